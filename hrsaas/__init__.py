@@ -1,0 +1,1 @@
+"""hr-saas-infra: CDK for Terraform constructs and stacks for the HR SaaS platform."""

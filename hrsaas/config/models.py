@@ -1,0 +1,190 @@
+"""Configuration as data: pydantic models for environments and the service catalog.
+
+Models validate single fields (types, ranges, formats); rules that relate several fields live in
+``rules.py`` so that every problem of a file is reported at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Priority = Literal["high", "medium", "low"]
+SubnetTier = Literal["public", "private_app", "private_data"]
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Service(Frozen):
+    """One row of the service catalog (guide §4, §5, §7, §8, §14)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]*$")
+    vcpu: float = Field(gt=0, description="Fargate vCPU per task (0.25, 0.5, 1, 2, 4, 8, 16)")
+    memory_gib: float = Field(gt=0, description="Fargate memory per task in GiB")
+    min_tasks: int = Field(ge=0)
+    max_tasks: int = Field(ge=1)
+    priority: Priority
+    port: int = Field(ge=1, le=65535)
+    paths: tuple[str, ...] = Field(min_length=1)
+    stage: int = Field(ge=1, le=6, description="deploy stage (guide §14)")
+    pool: int | None = Field(None, ge=1, description="HikariCP pool per task; None = default")
+    schemas: tuple[str, ...] = ()
+    target_group: str | None = Field(None, description="default: tg-<name>")
+    publishes: tuple[str, ...] = ()
+    subscribes: tuple[str, ...] = ()
+    file_bucket: bool = False
+
+    @property
+    def cpu_units(self) -> int:
+        return round(self.vcpu * 1024)
+
+    @property
+    def memory_mib(self) -> int:
+        return round(self.memory_gib * 1024)
+
+    @property
+    def service_name(self) -> str:
+        """ECS service and ECR repository suffix (guide: ``auth-service``)."""
+        return f"{self.name}-service"
+
+    @property
+    def target_group_name(self) -> str:
+        return self.target_group or f"tg-{self.name}"
+
+    @field_validator("paths")
+    @classmethod
+    def _paths_are_absolute(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        for path in paths:
+            if not path.startswith("/"):
+                raise ValueError(f"path {path!r} must start with '/' (e.g. '/api/v1/auth/*')")
+        return paths
+
+
+class Catalog(Frozen):
+    hikari_default_pool: int = Field(10, ge=1)
+    topics: tuple[str, ...]
+    services: dict[str, Service]
+
+
+class TaskCount(Frozen):
+    min_tasks: int = Field(ge=0)
+    max_tasks: int = Field(ge=1)
+
+
+class ServiceSelection(Frozen):
+    max_stage: int = Field(6, ge=1, le=6, description="run the services of stages 1..max_stage")
+    task_count: TaskCount | None = Field(None, description="override every service's min/max")
+    deployment_maximum_percent: int = Field(200, ge=100, le=400)
+
+
+class Capabilities(Frozen):
+    multi_az: bool = False
+    deletion_protection: bool = True
+    customer_managed_keys: bool = False
+
+
+class StateConfig(Frozen):
+    noncurrent_version_retention_days: int = Field(90, ge=1)
+    force_destroy: bool = False
+
+
+class Subnet(Frozen):
+    name: str = Field(pattern=NAME_PATTERN)
+    cidr: str
+    az: str
+    tier: SubnetTier
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IPv4 network in CIDR form ({exc})") from None
+        return value
+
+
+class Network(Frozen):
+    vpc_cidr: str
+    nat_gateways: int = Field(ge=0, le=2)
+    flow_logs_retention_days: Literal[
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+        2557, 2922, 3288, 3653,
+    ] = 365
+    flow_logs_traffic: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
+    alb_ingress_ports: tuple[int, ...] = (80, 443)
+    alb_ingress_cidr: str = "0.0.0.0/0"
+    app_port_range: tuple[int, int] = (8081, 8093)
+    database_port: int = 5432
+    cache_port: int = 6379
+    interface_endpoints: tuple[str, ...]
+    gateway_endpoints: tuple[str, ...]
+    subnets: tuple[Subnet, ...]
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, value: str) -> str:
+        return Subnet._cidr(value)
+
+    def tier(self, tier: SubnetTier) -> tuple[Subnet, ...]:
+        return tuple(s for s in self.subnets if s.tier == tier)
+
+
+class Database(Frozen):
+    engine_version: str = "15"
+    instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    allocated_storage_gib: int = Field(ge=20, le=65536)
+    backup_retention_days: int = Field(ge=1, le=35)
+    max_connections: int = Field(ge=10, le=262143)
+    reserved_connections: int = Field(50, ge=3)
+
+
+class Cache(Frozen):
+    engine_version: str = "7.1"
+    node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    replicas: int = Field(0, ge=0, le=5)
+
+
+class Emulator(Frozen):
+    endpoint: str = Field(description="moto server URL; loopback only")
+
+
+class Environment(Frozen):
+    """One deployable environment: everything that differs between mvp, prod and local."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]{1,15}$")
+    project: str = Field(pattern=NAME_PATTERN)
+    repository: str
+    account_id: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}-[a-z]+-\d$")
+    azs: tuple[str, ...] = Field(min_length=1)
+    ecs_cluster_name: str | None = Field(None, description="default: <project>-<env>")
+    emulator: Emulator | None = None
+    capabilities: Capabilities = Capabilities()
+    state: StateConfig = StateConfig()
+    network: Network
+    database: Database
+    cache: Cache
+    services: ServiceSelection = ServiceSelection()
+    catalog: Catalog
+
+    @property
+    def is_emulated(self) -> bool:
+        return self.emulator is not None
+
+    def deployed_services(self) -> tuple[Service, ...]:
+        """The catalog rows this environment runs, with its task-count override applied."""
+        selected = []
+        for svc in self.catalog.services.values():
+            if svc.stage > self.services.max_stage:
+                continue
+            if self.services.task_count is not None:
+                svc = svc.model_copy(update=self.services.task_count.model_dump())
+            selected.append(svc)
+        return tuple(sorted(selected, key=lambda s: (s.stage, s.port)))

@@ -1,0 +1,208 @@
+"""Rules that relate several fields. Each returns every problem it finds, never just the first."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from urllib.parse import urlparse
+
+from .budget import connection_budget
+from .errors import Problem
+from .fargate import describe_valid_memory, is_valid_fargate_size
+from .models import Environment
+
+# moto's fixed account: only an emulated environment may use it, and it must use it.
+EMULATOR_ACCOUNT_ID = "123456789012"
+
+Rule = Callable[[Environment, "Files"], Iterator[Problem]]
+
+
+class Files:
+    """Which file each part of the configuration came from, for messages."""
+
+    def __init__(self, env_file: str, catalog_file: str):
+        self.env = env_file
+        self.catalog = catalog_file
+
+
+def fargate_sizes(env: Environment, files: Files) -> Iterator[Problem]:
+    for svc in env.catalog.services.values():
+        if not is_valid_fargate_size(svc.cpu_units, svc.memory_mib):
+            yield Problem(
+                files.catalog, f"services.{svc.name}.memory_gib",
+                {"vcpu": svc.vcpu, "memory_gib": svc.memory_gib},
+                "not a valid Fargate task size", describe_valid_memory(svc.cpu_units),
+            )
+
+
+def task_counts(env: Environment, files: Files) -> Iterator[Problem]:
+    for svc in env.catalog.services.values():
+        if svc.min_tasks > svc.max_tasks:
+            yield Problem(
+                files.catalog, f"services.{svc.name}.min_tasks", svc.min_tasks,
+                f"min_tasks is greater than max_tasks ({svc.max_tasks})",
+                "set min_tasks <= max_tasks",
+            )
+    override = env.services.task_count
+    if override is not None and override.min_tasks > override.max_tasks:
+        yield Problem(
+            files.env, "services.task_count.min_tasks", override.min_tasks,
+            f"min_tasks is greater than max_tasks ({override.max_tasks})",
+            "set min_tasks <= max_tasks",
+        )
+
+
+def unique_routes(env: Environment, files: Files) -> Iterator[Problem]:
+    owners: dict[tuple[str, object], list[str]] = defaultdict(list)
+    for svc in env.catalog.services.values():
+        owners[("port", svc.port)].append(svc.name)
+        owners[("target_group", svc.target_group_name)].append(svc.name)
+        for path in svc.paths:
+            owners[("paths", path)].append(svc.name)
+    for (kind, value), names in owners.items():
+        if len(names) > 1:
+            yield Problem(
+                files.catalog, f"services.{names[1]}.{kind}", value,
+                f"{kind} {value!r} is claimed by {', '.join(names)}",
+                f"give each service its own {kind.replace('_', ' ')}",
+            )
+
+
+def ports_in_app_range(env: Environment, files: Files) -> Iterator[Problem]:
+    low, high = env.network.app_port_range
+    if low > high:
+        yield Problem(
+            files.env, "network.app_port_range", [low, high],
+            "the range is reversed", "write it as [low, high]",
+        )
+    for svc in env.catalog.services.values():
+        if not low <= svc.port <= high:
+            yield Problem(
+                files.catalog, f"services.{svc.name}.port", svc.port,
+                f"outside sg-ecs' ingress range {low}-{high}, so the ALB could not reach it",
+                f"choose a free port in {low}-{high} or widen network.app_port_range",
+            )
+
+
+def topics_known(env: Environment, files: Files) -> Iterator[Problem]:
+    topics = set(env.catalog.topics)
+    for svc in env.catalog.services.values():
+        for kind in ("publishes", "subscribes"):
+            for topic in getattr(svc, kind):
+                if topic not in topics:
+                    yield Problem(
+                        files.catalog, f"services.{svc.name}.{kind}", topic,
+                        "unknown topic", f"use one of {sorted(topics)} or add it to topics",
+                    )
+
+
+def subnets(env: Environment, files: Files) -> Iterator[Problem]:
+    net = env.network
+    vpc = ipaddress.IPv4Network(net.vpc_cidr)
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    names: set[str] = set()
+    for i, subnet in enumerate(net.subnets):
+        field = f"network.subnets[{i}]"
+        cidr = ipaddress.IPv4Network(subnet.cidr)
+        if subnet.name in names:
+            yield Problem(files.env, f"{field}.name", subnet.name, "duplicate subnet name",
+                          "give every subnet a unique name")
+        names.add(subnet.name)
+        if not cidr.subnet_of(vpc):
+            yield Problem(files.env, f"{field}.cidr", subnet.cidr,
+                          f"outside the VPC CIDR {net.vpc_cidr}",
+                          f"choose a range inside {net.vpc_cidr}")
+        for other_name, other in seen:
+            if cidr.overlaps(other):
+                yield Problem(files.env, f"{field}.cidr", subnet.cidr,
+                              f"overlaps subnet {other_name} ({other})",
+                              "choose a range that no other subnet uses")
+        seen.append((subnet.name, cidr))
+        if subnet.az not in env.azs:
+            yield Problem(files.env, f"{field}.az", subnet.az,
+                          f"not one of the environment's AZs {list(env.azs)}",
+                          "use one of azs or add it there")
+    for tier in ("public", "private_app", "private_data"):
+        azs = {s.az for s in net.tier(tier)}
+        missing = [az for az in env.azs if az not in azs]
+        if missing:
+            yield Problem(files.env, "network.subnets", tier,
+                          f"no {tier} subnet in {missing}",
+                          f"add a {tier} subnet in each of {list(env.azs)}")
+    if net.nat_gateways > len(net.tier("public")):
+        yield Problem(files.env, "network.nat_gateways", net.nat_gateways,
+                      f"more NAT gateways than public subnets ({len(net.tier('public'))})",
+                      "use at most one NAT gateway per public subnet")
+    if env.capabilities.multi_az and len(env.azs) < 2:
+        yield Problem(files.env, "capabilities.multi_az", True,
+                      "Multi-AZ needs at least two AZs", "list two AZs in azs")
+
+
+def azs_in_region(env: Environment, files: Files) -> Iterator[Problem]:
+    for az in env.azs:
+        if not az.startswith(env.region) or len(az) != len(env.region) + 1:
+            yield Problem(files.env, "azs", az, f"not an AZ of region {env.region}",
+                          f"use {env.region}a, {env.region}c, …")
+
+
+def connection_budget_holds(env: Environment, files: Files) -> Iterator[Problem]:
+    db = env.database
+    if db.reserved_connections >= db.max_connections:
+        yield Problem(files.env, "database.reserved_connections", db.reserved_connections,
+                      f"not below max_connections ({db.max_connections})",
+                      "reserve fewer connections or raise max_connections")
+        return
+    budget = connection_budget(env)
+    if not budget.holds:
+        need = budget.worst_case + db.reserved_connections
+        yield Problem(
+            files.env, "database.max_connections", db.max_connections,
+            f"the connection budget does not hold: worst case {budget.worst_case} connections "
+            f"(Σ pool × tasks during a rolling deploy) > {budget.available} available "
+            f"(max_connections - reserved_connections {db.reserved_connections})",
+            f"raise database.max_connections to at least {need}, lower pools or max_tasks in "
+            "the catalog, lower services.deployment_maximum_percent, or put RDS Proxy in front "
+            "— and write the decision down in the environment file",
+        )
+
+
+def emulator_isolation(env: Environment, files: Files) -> Iterator[Problem]:
+    if env.emulator is None:
+        if env.account_id == EMULATOR_ACCOUNT_ID:
+            yield Problem(files.env, "account_id", env.account_id,
+                          "this is the emulator's fake account, not a real one",
+                          "set the environment's real 12-digit AWS account ID")
+        return
+    url = urlparse(env.emulator.endpoint)
+    host = url.hostname or ""
+    loopback = host == "localhost"
+    try:
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    if url.scheme not in ("http", "https") or not loopback or url.port is None:
+        yield Problem(files.env, "emulator.endpoint", env.emulator.endpoint,
+                      "the emulator must be a loopback URL with a port",
+                      "use http://127.0.0.1:<port> (or HRSAAS_EMULATOR_ENDPOINT)")
+    if env.account_id != EMULATOR_ACCOUNT_ID:
+        yield Problem(files.env, "account_id", env.account_id,
+                      "an emulated environment must use the emulator's fake account",
+                      f"set account_id = \"{EMULATOR_ACCOUNT_ID}\"")
+
+
+RULES: tuple[Rule, ...] = (
+    fargate_sizes,
+    task_counts,
+    unique_routes,
+    ports_in_app_range,
+    topics_known,
+    subnets,
+    azs_in_region,
+    connection_budget_holds,
+    emulator_isolation,
+)
+
+
+def check(env: Environment, files: Files) -> list[Problem]:
+    return [problem for rule in RULES for problem in rule(env, files)]

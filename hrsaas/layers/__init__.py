@@ -1,0 +1,37 @@
+"""The layers of one environment, wired through typed outputs, in dependency order."""
+
+from __future__ import annotations
+
+from ..config import Environment
+from ..tf import App
+from .base import LayerStack, backend_config
+from .bootstrap import BootstrapOutputs, BootstrapStack
+from .emulator import ignore_emulator_drift
+from .network import NetworkOutputs, NetworkStack
+from .security import SecurityOutputs, SecurityStack
+
+LAYERS = ("bootstrap", "security", "network")
+
+
+def build_environment(app: App, env: Environment) -> list[LayerStack]:
+    """Every layer stack of ``env`` (main.py reads like the architecture diagram)."""
+    bootstrap = BootstrapStack(app, env)
+    security = SecurityStack(app, env)
+    network = NetworkStack(app, env, security=security)
+    stacks: list[LayerStack] = [bootstrap, security, network]
+    for stack in stacks[1:]:
+        # Every remote-state backend lives in the bootstrap layer's bucket.
+        stack.add_dependency(bootstrap)
+    # Flow logs use security's log key where the env has customer-managed keys; keep one layer
+    # order in every environment.
+    network.add_dependency(security)
+    if env.is_emulated:
+        for stack in stacks:
+            ignore_emulator_drift(stack)
+    return stacks
+
+
+__all__ = [
+    "LAYERS", "BootstrapOutputs", "BootstrapStack", "LayerStack", "NetworkOutputs",
+    "NetworkStack", "SecurityOutputs", "SecurityStack", "backend_config", "build_environment",
+]

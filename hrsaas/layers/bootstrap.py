@@ -1,0 +1,53 @@
+"""bootstrap: the remote-state bucket and lock table every other layer's backend uses.
+
+The one layer applied with local state (``.state/<env>/bootstrap.tfstate``): its backend
+cannot live in the bucket it creates. See docs/state.md for keeping that file safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from modules.kms_key import KmsKey, KmsKeyProps
+from modules.secure_bucket import SecureBucket, SecureBucketProps
+from modules.state_lock_table import StateLockTable, StateLockTableProps
+
+from ..config import Environment
+from ..tf import Construct
+from .base import LayerStack
+from .emulator import enforces_tls_in_policies
+from .outputs import LayerOutputs, output
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapOutputs(LayerOutputs):
+    state_bucket: str = output("S3 bucket holding every other layer's state")
+    lock_table: str = output("DynamoDB table for state locking")
+
+
+class BootstrapStack(LayerStack):
+    layer = "bootstrap"
+    uses_local_state = True
+
+    def __init__(self, scope: Construct, env: Environment):
+        super().__init__(scope, env)
+        key_arn = None
+        if env.capabilities.customer_managed_keys:
+            key_arn = KmsKey(self, "state-key", KmsKeyProps(
+                alias=f"alias/{self.names.resource('tfstate')}",
+                description=f"Terraform state of {env.project} {env.name}",
+                account_id=env.account_id,
+            )).arn
+        bucket = SecureBucket(self, "state-bucket", SecureBucketProps(
+            bucket_name=self.names.state_bucket(),
+            kms_key_arn=key_arn,
+            noncurrent_version_retention_days=env.state.noncurrent_version_retention_days,
+            force_destroy=env.state.force_destroy,
+            deny_insecure_transport=enforces_tls_in_policies(env),
+        ))
+        table = StateLockTable(self, "lock-table", StateLockTableProps(
+            table_name=self.names.lock_table(), kms_key_arn=key_arn,
+            deletion_protection=env.capabilities.deletion_protection,
+        ))
+        self.outputs = BootstrapOutputs(state_bucket=bucket.name, lock_table=table.name
+                                        ).export(self)

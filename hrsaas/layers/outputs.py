@@ -1,0 +1,55 @@
+"""Typed layer outputs: the only way layers exchange values.
+
+A producer declares a dataclass of its outputs and calls ``export``; a consumer calls ``read``
+with the producer stack, which generates one ``terraform_remote_state`` read of the producer's
+S3 state (from the same ``backend_config`` the producer's backend uses) and records the
+dependency, so deploy order follows the data. Field types decide the accessor: ``str``,
+``list[str]`` or ``float``. A field whose value is ``None`` is not exported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Self, get_type_hints
+
+from ..tf import DataTerraformRemoteStateS3, TerraformOutput
+from .base import LayerStack, backend_config
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerOutputs:
+    def export(self, stack: LayerStack) -> Self:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is not None:
+                TerraformOutput(stack, field.name, value=value,
+                                description=field.metadata.get("doc", field.name))
+        return self
+
+    @classmethod
+    def read(cls, consumer: LayerStack, producer: LayerStack,
+             fields: tuple[str, ...] | None = None) -> Self:
+        """Read the producer's outputs (all, or only ``fields``) in the consumer stack."""
+        consumer.add_dependency(producer)
+        remote = DataTerraformRemoteStateS3(
+            consumer, f"remote-{producer.layer}", **backend_config(producer.env, producer.layer)
+        )
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            if fields is not None and field.name not in fields:
+                values[field.name] = None
+                continue
+            kind = hints[field.name]
+            if "list" in str(kind):
+                values[field.name] = remote.get_list(field.name)
+            elif "float" in str(kind) or "int" in str(kind):
+                values[field.name] = remote.get_number(field.name)
+            else:
+                values[field.name] = remote.get_string(field.name)
+        return cls(**values)
+
+
+def output(doc: str) -> Any:
+    """A documented output field (its description lands in the Terraform output)."""
+    return dataclasses.field(metadata={"doc": doc})

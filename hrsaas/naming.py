@@ -1,0 +1,49 @@
+"""The one naming function: stack IDs, state keys and resource names all come from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Environment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Names:
+    project: str
+    env: str
+    account_id: str
+
+    @classmethod
+    def of(cls, env: Environment) -> Names:
+        return cls(env.project, env.name, env.account_id)
+
+    # -- stacks and state -------------------------------------------------------------------
+    def stack_id(self, layer: str) -> str:
+        """``<env>-<layer>``: ``cdktf deploy 'prod-*'`` selects one environment."""
+        return f"{self.env}-{layer}"
+
+    def state_key(self, layer: str) -> str:
+        return f"{self.env}/{layer}/terraform.tfstate"
+
+    def state_bucket(self) -> str:
+        # Globally unique: the account ID keeps two customers (or two forks) from colliding.
+        return self.resource("tfstate", self.account_id)
+
+    def lock_table(self) -> str:
+        return self.resource("tflock")
+
+    def local_state_path(self, layer: str) -> Path:
+        """Where the one layer with local state (bootstrap) keeps it, outside cdktf.out/."""
+        return ROOT / ".state" / self.env / f"{layer}.tfstate"
+
+    # -- resources --------------------------------------------------------------------------
+    def resource(self, *parts: str) -> str:
+        """``hr-saas-<env>-<parts…>`` for names that must be unique within an account."""
+        return "-".join((self.project, self.env, *parts))
+
+    def env_suffixed(self, *parts: str) -> str:
+        """``hr-saas-<parts…>-<env>``: the guide's pattern for global names (S3 buckets)."""
+        return "-".join((self.project, *parts, self.env))

@@ -1,0 +1,3 @@
+from .construct import FlowLogs, FlowLogsProps
+
+__all__ = ["FlowLogs", "FlowLogsProps"]

@@ -1,0 +1,3 @@
+from .construct import KmsKey, KmsKeyProps, ServiceGrant
+
+__all__ = ["KmsKey", "KmsKeyProps", "ServiceGrant"]

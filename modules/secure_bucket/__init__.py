@@ -1,0 +1,3 @@
+from .construct import SecureBucket, SecureBucketProps
+
+__all__ = ["SecureBucket", "SecureBucketProps"]

@@ -1,0 +1,100 @@
+"""A private S3 bucket with the secure defaults kept in one place."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hrsaas.tf import Construct, aws
+
+
+class SecureBucketProps(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    kms_key_arn: str | None = None
+    """SSE-KMS with this key; None = SSE-KMS with the AWS-managed key ``aws/s3``."""
+    sse_s3: bool = False
+    """SSE-S3 (AES256) instead of KMS — what CloudFront-served buckets need without key grants."""
+    versioning: bool = True
+    noncurrent_version_retention_days: int = Field(90, ge=1)
+    force_destroy: bool = False
+    """Default: a bucket with objects is never deleted by Terraform."""
+    extra_policy_statements: tuple[dict, ...] = ()
+    """IAM policy-document statements added to the TLS-only bucket policy."""
+    deny_insecure_transport: bool = True
+    """The TLS-only deny. Off only on the emulator, where moto ignores the condition and the
+    statement denies every request (hrsaas/layers/emulator.py)."""
+
+
+class SecureBucket(Construct):
+    """Versioned, encrypted, private bucket: all four public-access blocks, bucket-owner-enforced
+    ownership, a TLS-only policy, and a lifecycle that expires old versions and aborts stale
+    multipart uploads."""
+
+    def __init__(self, scope: Construct, id_: str, props: SecureBucketProps):
+        super().__init__(scope, id_)
+        self.bucket = aws.s3_bucket.S3Bucket(
+            self, "bucket", bucket=props.bucket_name, force_destroy=props.force_destroy
+        )
+        bucket_id = self.bucket.id
+        if props.sse_s3:
+            sse = {"sse_algorithm": "AES256"}
+        else:
+            sse = {"sse_algorithm": "aws:kms"}
+            if props.kms_key_arn:
+                sse["kms_master_key_id"] = props.kms_key_arn
+        tls_only = {
+            "sid": "DenyInsecureTransport",
+            "effect": "Deny",
+            "actions": ["s3:*"],
+            "principals": [{"type": "*", "identifiers": ["*"]}],
+            "resources": [self.bucket.arn, f"{self.bucket.arn}/*"],
+            "condition": [{"test": "Bool", "variable": "aws:SecureTransport",
+                           "values": ["false"]}],
+        }
+        statements = [tls_only] if props.deny_insecure_transport else []
+        statements += props.extra_policy_statements
+        # Nested blocks inside lists must be the typed structs: a plain dict there loses every
+        # multi-word key on its way through jsii (tests/test_synth_integrity.py guards this).
+        sse_mod = aws.s3_bucket_server_side_encryption_configuration
+        lifecycle = aws.s3_bucket_lifecycle_configuration
+        parts = [
+            (aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock, "public-access-block",
+             dict(block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
+                  restrict_public_buckets=True)),
+            (aws.s3_bucket_ownership_controls.S3BucketOwnershipControls, "ownership",
+             dict(rule={"object_ownership": "BucketOwnerEnforced"})),
+            (aws.s3_bucket_versioning.S3BucketVersioningA, "versioning",
+             dict(versioning_configuration={
+                 "status": "Enabled" if props.versioning else "Suspended"})),
+            (sse_mod.S3BucketServerSideEncryptionConfigurationA, "encryption",
+             dict(rule=[sse_mod.S3BucketServerSideEncryptionConfigurationRuleA(
+                 apply_server_side_encryption_by_default=sse_mod
+                 .S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                     **sse),
+                 bucket_key_enabled=not props.sse_s3)])),
+            (lifecycle.S3BucketLifecycleConfiguration, "lifecycle",
+             dict(rule=[lifecycle.S3BucketLifecycleConfigurationRule(
+                 id="expire-noncurrent-versions",
+                 status="Enabled",
+                 filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                 noncurrent_version_expiration=[
+                     lifecycle.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                         noncurrent_days=props.noncurrent_version_retention_days)],
+                 abort_incomplete_multipart_upload=[
+                     lifecycle.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                         days_after_initiation=7)],
+             )])),
+        ]
+        if statements:
+            document = aws.data_aws_iam_policy_document.DataAwsIamPolicyDocument(
+                self, "policy-document", statement=statements)
+            parts.append((aws.s3_bucket_policy.S3BucketPolicy, "policy",
+                          dict(policy=document.json)))
+        # S3 rejects concurrent configuration calls on one bucket (OperationAborted on AWS,
+        # garbled requests on the emulator), so each part waits for the one before it.
+        previous = self.bucket
+        for cls, id_part, args in parts:
+            previous = cls(self, id_part, bucket=bucket_id, depends_on=[previous], **args)
+        self.arn = self.bucket.arn
+        self.name = self.bucket.bucket

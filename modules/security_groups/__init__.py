@@ -1,0 +1,3 @@
+from .construct import SecurityGroups, SecurityGroupsProps
+
+__all__ = ["SecurityGroups", "SecurityGroupsProps"]

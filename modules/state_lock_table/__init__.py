@@ -1,0 +1,3 @@
+from .construct import StateLockTable, StateLockTableProps
+
+__all__ = ["StateLockTable", "StateLockTableProps"]

