@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,8 @@ class Names:
 
     def local_state_path(self, layer: str) -> Path:
         """Where the one layer with local state (bootstrap) keeps it, outside cdktf.out/."""
-        return ROOT / ".state" / self.env / f"{layer}.tfstate"
+        base = Path(os.environ.get("HRSAAS_STATE_DIR") or ROOT / ".state")
+        return base / self.env / f"{layer}.tfstate"
 
     # -- resources --------------------------------------------------------------------------
     def resource(self, *parts: str) -> str:

@@ -112,7 +112,8 @@ class Runner:
         self.emulated = self.env.is_emulated
         self.auto_approve = auto_approve or self.emulated
         self.timeout = EMULATOR_TIMEOUT if self.emulated else None
-        self.log = ROOT / ".state" / env_name / "terraform.log"
+        self.log = Path(os.environ.get("HRSAAS_STATE_DIR") or ROOT / ".state"
+                        ) / env_name / "terraform.log"
         self.quiet = quiet
 
     def say(self, message: str) -> None:

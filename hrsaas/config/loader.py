@@ -17,7 +17,8 @@ from .errors import ConfigError, Problem
 from .models import Environment
 from .rules import Files, check
 
-ENVS_DIR = Path(__file__).resolve().parents[2] / "envs"
+# HRSAAS_ENVS_DIR points at another envs/ folder (tests prove that an environment is a file).
+ENVS_DIR = Path(os.environ.get("HRSAAS_ENVS_DIR") or Path(__file__).resolve().parents[2] / "envs")
 DEFAULTS = "base/defaults.toml"
 CATALOG = "base/services.toml"
 EMULATOR_ENDPOINT_VAR = "HRSAAS_EMULATOR_ENDPOINT"
