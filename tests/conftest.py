@@ -76,16 +76,21 @@ class Stack:
         assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
         return next(iter(found.values()))
 
-    def ref(self, kind: str, value: dict) -> str:
-        """The ``${kind.<id>`` prefix of references to ``value`` (a resource of ``kind``)."""
-        for rid, body in self.resources(kind).items():
-            if body is value:
-                return f"${{{kind}.{rid}."
-        raise KeyError(kind)
+    def by_tag(self, kind: str, name: str) -> tuple[str, dict]:
+        """(address, body) of the ``kind`` resource whose Name tag is ``name``."""
+        found = [(f"{kind}.{rid}", body) for rid, body in self.resources(kind).items()
+                 if body.get("tags", {}).get("Name") == name]
+        assert len(found) == 1, f"{kind} named {name}: {[a for a, _ in found]}"
+        return found[0]
+
+    def deref(self, reference: str) -> tuple[str, dict]:
+        """``${aws_x.id.attr}`` → (``aws_x.id``, the resource body)."""
+        kind, rid = reference.removeprefix("${").split(".")[:2]
+        return f"{kind}.{rid}", self.resources(kind)[rid]
 
     def policy_document(self, reference: str) -> dict:
         """The aws_iam_policy_document data source a ``${data….json}`` reference names."""
-        name = reference.split(".")[1]
+        name = reference.split(".")[2]
         return self.data("aws_iam_policy_document")[name]
 
 

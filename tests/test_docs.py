@@ -1,0 +1,76 @@
+"""Module READMEs: complete folders, and Inputs tables that match the props models."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts import docs
+from scripts.toolenv import ROOT, tool_env
+
+MODULE_DIRS = sorted(p for p in (ROOT / "modules").iterdir()
+                     if p.is_dir() and p.name != "__pycache__")
+
+
+def run_docs(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scripts.docs", *args], cwd=ROOT,
+                          env=tool_env(), capture_output=True, text=True, timeout=300)
+
+
+def test_modules_exist() -> None:
+    assert MODULE_DIRS, "no module folders under modules/"
+
+
+@pytest.mark.parametrize("folder", MODULE_DIRS, ids=lambda p: p.name)
+def test_module_folder_is_complete(folder: Path) -> None:
+    for name in ("construct.py", "__init__.py", "README.md"):
+        assert (folder / name).is_file(), f"modules/{folder.name}/{name} is missing"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert readme.count(docs.START) == 1 and readme.count(docs.END) == 1, (
+        f"modules/{folder.name}/README.md needs one {docs.START} and one {docs.END}")
+    assert readme.index(docs.START) < readme.index(docs.END)
+
+
+def test_readmes_match_props_models() -> None:
+    result = run_docs("--check")
+    assert result.returncode == 0, (
+        "module READMEs drifted from their props models; run `python -m scripts.docs`\n"
+        + result.stdout + result.stderr)
+
+
+def test_check_names_a_drifted_readme_and_regenerating_fixes_it(tmp_path: Path) -> None:
+    for folder in MODULE_DIRS:
+        (tmp_path / folder.name).mkdir()
+        shutil.copy(folder / "README.md", tmp_path / folder.name / "README.md")
+    drifted = tmp_path / "vpc" / "README.md"
+    original = drifted.read_text(encoding="utf-8")
+    row = next(line for line in original.splitlines() if line.startswith("| `cidr` |"))
+    drifted.write_text(original.replace(row + "\n", ""), encoding="utf-8")
+
+    result = run_docs("--check", "--readmes", str(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert str(drifted) in result.stderr
+    assert "kms_key" not in result.stderr
+
+    result = run_docs("--readmes", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert drifted.read_text(encoding="utf-8") == original
+
+
+def test_splice_replaces_only_the_marked_section() -> None:
+    readme = f"# m\n\n{docs.START}\nold\n{docs.END}\n\n## After\n"
+    assert docs.splice(readme, "new") == f"# m\n\n{docs.START}\nnew\n{docs.END}\n\n## After\n"
+
+
+@pytest.mark.parametrize("readme", [
+    "# no markers\n",
+    f"{docs.END}\n{docs.START}\n",
+    f"{docs.START}\n{docs.END}\n{docs.START}\n{docs.END}\n",
+], ids=["missing", "reversed", "twice"])
+def test_splice_rejects_bad_markers(readme: str) -> None:
+    with pytest.raises(docs.DocsError):
+        docs.splice(readme, "new")

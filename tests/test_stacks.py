@@ -1,0 +1,127 @@
+"""Every stack: provider, backend, state layout, tags; the bootstrap layer's secure state store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hrsaas.config import environment_names, load_environment
+from hrsaas.layers import LAYERS
+from hrsaas.naming import Names
+
+ENVS = environment_names()
+STACKS = [f"{env}-{layer}" for env in ENVS for layer in LAYERS]
+ACCOUNTS = {"local": "123456789012", "mvp": "111111111111", "prod": "222222222222"}
+
+
+def test_synth_writes_every_env_and_layer(synth_dir):
+    written = sorted(p.name for p in (synth_dir / "stacks").iterdir())
+    assert written == sorted(STACKS)
+
+
+@pytest.mark.parametrize("stack_id", STACKS)
+def test_provider_and_backend(stack, stack_id):
+    env_name, layer = stack_id.split("-", 1)
+    s = stack(stack_id)
+    (provider,) = s.json["provider"]["aws"]
+    assert provider["region"] == "ap-northeast-2"
+    assert provider["allowed_account_ids"] == [ACCOUNTS[env_name]]
+    assert provider["default_tags"] == [{"tags": {
+        "Project": "hr-saas", "Environment": env_name, "Layer": layer,
+        "ManagedBy": "terraform-cdktf", "Repository": "hr-saas-infra"}}]
+    assert "required_version" not in s.json["terraform"], "checkov cannot parse it (PLATFORM.md)"
+    backend = s.json["terraform"]["backend"]
+    if layer == "bootstrap":
+        assert set(backend) == {"local"}
+        assert backend["local"]["path"].endswith(f"/{env_name}/bootstrap.tfstate")
+        return
+    s3 = backend["s3"]
+    assert s3["bucket"] == f"hr-saas-{env_name}-tfstate-{ACCOUNTS[env_name]}"
+    assert s3["key"] == f"{env_name}/{layer}/terraform.tfstate"
+    assert s3["encrypt"] is True and s3["use_lockfile"] is True
+    assert s3["dynamodb_table"] == f"hr-saas-{env_name}-tflock"
+    assert s3["allowed_account_ids"] == [ACCOUNTS[env_name]]
+    emulated = load_environment(env_name).is_emulated
+    for config in (provider, s3):
+        assert ("access_key" in config) == emulated, "credentials only for the emulator"
+    if emulated:
+        urls = list(provider["endpoints"][0].values()) + list(s3["endpoints"].values())
+        assert all(u.startswith("http://127.0.0.1:") for u in urls)
+        assert provider["max_retries"] == 2
+
+
+def test_naming_is_one_function():
+    names = Names("hr-saas", "prod", "222222222222")
+    assert names.stack_id("network") == "prod-network"
+    assert names.state_key("network") == "prod/network/terraform.tfstate"
+    assert names.resource("flow-logs") == "hr-saas-prod-flow-logs"
+    assert names.env_suffixed("frontend") == "hr-saas-frontend-prod"
+
+
+def test_layers_read_each_other_only_through_remote_state(stack):
+    s = stack("prod-network")
+    (remote,) = s.json["data"]["terraform_remote_state"].values()
+    assert remote["backend"] == "s3"
+    assert remote["config"]["key"] == "prod/security/terraform.tfstate"
+    assert remote["config"]["bucket"] == "hr-saas-prod-tfstate-222222222222"
+
+
+def test_dependency_order_in_the_manifest(synth_dir):
+    manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
+    for env in ENVS:
+        assert manifest[f"{env}-bootstrap"]["dependencies"] == []
+        assert manifest[f"{env}-security"]["dependencies"] == [f"{env}-bootstrap"]
+        assert sorted(manifest[f"{env}-network"]["dependencies"]) == [
+            f"{env}-bootstrap", f"{env}-security"]
+
+
+@pytest.mark.parametrize("env_name", ["mvp", "prod"])
+def test_bootstrap_state_store_is_secure(stack, env_name):
+    s = stack(f"{env_name}-bootstrap")
+    bucket = s.one("aws_s3_bucket")
+    assert bucket["bucket"] == f"hr-saas-{env_name}-tfstate-{ACCOUNTS[env_name]}"
+    assert bucket["force_destroy"] is False
+    pab = s.one("aws_s3_bucket_public_access_block")
+    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy",
+                                         "ignore_public_acls", "restrict_public_buckets"))
+    assert s.one("aws_s3_bucket_ownership_controls")["rule"] == {
+        "object_ownership": "BucketOwnerEnforced"}
+    assert s.one("aws_s3_bucket_versioning")["versioning_configuration"] == {
+        "status": "Enabled"}
+    (rule,) = s.one("aws_s3_bucket_server_side_encryption_configuration")["rule"]
+    sse = rule["apply_server_side_encryption_by_default"]
+    assert sse["sse_algorithm"] == "aws:kms"
+    if env_name == "prod":
+        assert sse["kms_master_key_id"].startswith("${aws_kms_key.")
+        assert s.one("aws_kms_key")["enable_key_rotation"] is True
+    else:
+        assert "kms_master_key_id" not in sse  # the AWS-managed aws/s3 key
+    (lifecycle,) = s.one("aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert lifecycle["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
+    assert lifecycle["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+    statements = s.policy_document(s.one("aws_s3_bucket_policy")["policy"])["statement"]
+    assert statements[0]["effect"] == "Deny"
+    assert statements[0]["condition"] == [
+        {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+    table = s.one("aws_dynamodb_table")
+    assert table["name"] == f"hr-saas-{env_name}-tflock" and table["hash_key"] == "LockID"
+    assert table["point_in_time_recovery"] == {"enabled": True}
+    assert table["server_side_encryption"]["enabled"] is True
+    assert table["deletion_protection_enabled"] is True
+
+
+def test_no_nested_block_lost_its_keys(synth_dir):
+    """jsii drops multi-word keys of plain dicts nested in lists; an emptied block is the
+    symptom. No synthesized list may hold an empty object."""
+    def walk(node, path):
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                assert item != {}, f"empty block at {path}[{i}]"
+                walk(item, f"{path}[{i}]")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+
+    for path in (synth_dir / "stacks").glob("*/cdk.tf.json"):
+        walk(json.loads(path.read_text()), path.parent.name)
