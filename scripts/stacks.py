@@ -179,11 +179,13 @@ class Runner:
                 bucket = resource["values"]["bucket"]
                 emulator.purge_bucket(self.env.emulator.endpoint, bucket)
 
-    def plan(self, *, save: bool = True, detailed: bool = False) -> dict[str, int]:
-        """Plan every stack; return stack → exit code (0 no changes, 2 changes with detailed)."""
+    def plan(self, *, save: bool = True, detailed: bool = False, plans_dir: Path = PLANS
+             ) -> dict[str, int]:
+        """Plan every stack; return stack → exit code (0 no changes, 2 changes with detailed).
+        With ``save``: ``<plans_dir>/<env>/<stack>.tfplan``, its ``show -json`` and its text."""
         codes: dict[str, int] = {}
         order = stack_order(self.env.name, self.outdir)
-        target = PLANS / self.env.name
+        target = plans_dir / self.env.name
         for i, stack in enumerate(order):
             self.init(stack, order[i + 1:])
             args = ["plan", "-input=false", "-no-color", "-lock-timeout=60s"]

@@ -3,10 +3,15 @@ with no changes, and destroys leaving nothing behind."""
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+
 import boto3
 import pytest
 
 from scripts.stacks import Runner
+from scripts.toolenv import ROOT, tool_env
 
 pytestmark = pytest.mark.emulator
 
@@ -44,9 +49,31 @@ def test_deploy_applies_every_layer_in_order(deployed, moto, state_dir):
     assert not any(k.endswith(".tflock") for k in keys), "locks are released after apply"
 
 
-def test_replan_shows_no_changes(deployed, runner):
-    codes = runner.plan(save=False, detailed=True)
+def test_replan_shows_no_changes_and_saves_plans(deployed, runner, tmp_path_factory):
+    plans = tmp_path_factory.mktemp("plans")
+    codes = runner.plan(save=True, detailed=True, plans_dir=plans)
     assert codes == {stack: 0 for stack in deployed}, "drift after apply"
+    for stack in deployed:
+        shown = json.loads((plans / "local" / f"{stack}.json").read_text())
+        changes = [c for c in shown.get("resource_changes", [])
+                   if c["change"]["actions"] != ["no-op"]]
+        assert changes == [] and (plans / "local" / f"{stack}.tfplan").exists()
+        assert "No changes." in (plans / "local" / f"{stack}.txt").read_text()
+
+
+def test_the_cdktf_cli_sees_the_same_stacks(deployed, synth_dir, tmp_path_factory):
+    """`cdktf deploy 'local-*'` (the documented CLI path) finds nothing to change after
+    `make deploy`: both paths synthesize and apply the same thing."""
+    out = tmp_path_factory.mktemp("cli-out")
+    result = subprocess.run(
+        ["cdktf", "deploy", "local-*", "--auto-approve", "--skip-provider-lock",
+         "--output", str(out)],
+        cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=900)
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.stdout + result.stderr)
+    assert result.returncode == 0, text[-3000:]
+    applied = re.findall(r"Apply complete! Resources: (\d+) added, (\d+) changed, "
+                         r"(\d+) destroyed", text)
+    assert len(applied) == len(deployed) and set(applied) == {("0", "0", "0")}, text[-3000:]
 
 
 def test_destroy_leaves_nothing(deployed, runner, moto):
