@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from hrsaas.config import ConfigError, load_environment
+from hrsaas.emulator import PLAN_ONLY_LAYERS
 
 from . import emulator
 from .toolenv import PYTHON, ROOT, tool_env
@@ -123,6 +124,10 @@ class Runner:
     def stack_dir(self, stack: str) -> Path:
         return self.outdir / "stacks" / stack
 
+    def plan_only(self, stack: str) -> str | None:
+        """Why the emulator cannot apply this stack (None: it can, or this is a real env)."""
+        return PLAN_ONLY_LAYERS.get(stack.split("-", 1)[1]) if self.emulated else None
+
     def run(self, stack: str, action: str, *args: str, ok: tuple[int, ...] = (0,),
             remaining: list[str] | None = None) -> subprocess.CompletedProcess[str]:
         try:
@@ -145,6 +150,12 @@ class Runner:
             rest = order[i + 1:]
             started = time.monotonic()
             self.init(stack, rest)
+            reason = self.plan_only(stack)
+            if reason:
+                result = self.run(stack, "plan", "plan", "-input=false", "-no-color",
+                                  "-lock-timeout=60s", remaining=rest)
+                self.say(f"planned {stack} only ({_plan_summary(result.stdout)}): {reason}")
+                continue
             if self.auto_approve:
                 self.run(stack, "apply", "apply", "-input=false", "-auto-approve",
                          "-no-color", remaining=rest)
@@ -161,6 +172,8 @@ class Runner:
     def destroy(self) -> None:
         order = list(reversed(stack_order(self.env.name, self.outdir)))
         for i, stack in enumerate(order):
+            if self.plan_only(stack):
+                continue
             started = time.monotonic()
             self.init(stack, order[i + 1:])
             if self.emulated:

@@ -16,6 +16,7 @@ from hrsaas.config import (
     load_environments,
 )
 from hrsaas.config.loader import ENVS_DIR
+from hrsaas.layers import LAYERS
 from scripts.toolenv import PYTHON, ROOT, tool_env
 
 
@@ -146,6 +147,20 @@ ENV_FILES = [
      "network.nat_gateways", "less than or equal to 2"),
     ("retention not allowed by CloudWatch", 'extends = "mvp"\n[network]\n'
      "flow_logs_retention_days = 100\n", "network.flow_logs_retention_days", "Input should be"),
+    ("storage ceiling below storage", 'extends = "mvp"\n[database]\n'
+     "max_allocated_storage_gib = 20\n", "database.max_allocated_storage_gib",
+     "below allocated_storage_gib (50)"),
+    ("Multi-AZ cache that cannot fail over", 'extends = "mvp"\n[capabilities]\n'
+     "multi_az = true\n", "cache.replicas", "needs a replica to fail over"),
+    ("shards without cluster mode", 'extends = "mvp"\n[cache]\nshards = 3\n',
+     "cache.shards", "shards need cluster mode"),
+    ("backup retention out of range", 'extends = "mvp"\n[database]\n'
+     "backup_retention_days = 36\n", "database.backup_retention_days",
+     "less than or equal to 35"),
+    ("no recovery window in a real env", 'extends = "mvp"\n[secrets]\n'
+     "recovery_window_days = 0\n", "secrets.recovery_window_days", "without recovery"),
+    ("Multi-AZ with one AZ", 'extends = "prod"\nazs = ["ap-northeast-2a"]\n',
+     "capabilities.multi_az", "needs at least two AZs"),
     ("misspelled key", 'extends = "mvp"\n[database]\nmax_conections = 300\n',
      "database.max_conections", "Extra inputs are not permitted"),
     ("invalid TOML", 'extends = "mvp"\n[database\n', "(syntax)", "not valid TOML"),
@@ -208,7 +223,7 @@ def test_adding_an_environment_is_adding_a_file(envs_copy, tmp_path):
                       "CDKTF_OUTDIR": str(out)}), timeout=600)
     assert result.returncode == 0, result.stderr
     stacks = sorted(p.name for p in (out / "stacks").iterdir())
-    assert stacks == ["staging-bootstrap", "staging-network", "staging-security"]
+    assert stacks == sorted(f"staging-{layer}" for layer in LAYERS)
     assert '"Environment": "staging"' in (out / "stacks/staging-network/cdk.tf.json").read_text()
 
 

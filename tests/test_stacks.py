@@ -59,12 +59,15 @@ def test_naming_is_one_function():
     assert names.env_suffixed("frontend") == "hr-saas-frontend-prod"
 
 
-def test_layers_read_each_other_only_through_remote_state(stack):
-    s = stack("prod-network")
-    (remote,) = s.json["data"]["terraform_remote_state"].values()
-    assert remote["backend"] == "s3"
-    assert remote["config"]["key"] == "prod/security/terraform.tfstate"
-    assert remote["config"]["bucket"] == "hr-saas-prod-tfstate-222222222222"
+@pytest.mark.parametrize("stack_id,upstream", [
+    ("prod-network", {"security"}), ("prod-data", {"security", "network"}),
+    ("prod-cache", {"security", "network"})])
+def test_layers_read_each_other_only_through_remote_state(stack, stack_id, upstream):
+    s = stack(stack_id)
+    remotes = s.json["data"]["terraform_remote_state"].values()
+    assert {r["config"]["key"] for r in remotes} == {
+        f"prod/{layer}/terraform.tfstate" for layer in upstream}
+    assert {r["config"]["bucket"] for r in remotes} == {"hr-saas-prod-tfstate-222222222222"}
 
 
 def test_dependency_order_in_the_manifest(synth_dir):
@@ -74,6 +77,9 @@ def test_dependency_order_in_the_manifest(synth_dir):
         assert manifest[f"{env}-security"]["dependencies"] == [f"{env}-bootstrap"]
         assert sorted(manifest[f"{env}-network"]["dependencies"]) == [
             f"{env}-bootstrap", f"{env}-security"]
+        for layer in ("data", "cache"):
+            assert sorted(manifest[f"{env}-{layer}"]["dependencies"]) == [
+                f"{env}-bootstrap", f"{env}-network", f"{env}-security"]
 
 
 @pytest.mark.parametrize("env_name", ["mvp", "prod"])

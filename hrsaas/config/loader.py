@@ -103,8 +103,9 @@ def load_environment(name: str, envs_dir: Path = ENVS_DIR) -> Environment:
                 "missing": "add this field",
                 "extra_forbidden": "remove it (or fix its spelling)",
             }.get(err["type"], "give a value that satisfies the constraint")
+            value = "(missing)" if err["type"] == "missing" else err.get("input")
             problems.append(Problem(files.catalog if in_catalog else files.env, field,
-                                    err.get("input"), err["msg"], fix))
+                                    value, err["msg"], fix))
         raise ConfigError(problems) from None
     problems = check(env, files)
     if problems:

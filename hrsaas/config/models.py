@@ -15,6 +15,9 @@ Priority = Literal["high", "medium", "low"]
 SubnetTier = Literal["public", "private_app", "private_data"]
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+# The retention periods CloudWatch Logs accepts.
+RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                        1827, 2192, 2557, 2922, 3288, 3653]
 
 
 class Frozen(BaseModel):
@@ -113,10 +116,7 @@ class Subnet(Frozen):
 class Network(Frozen):
     vpc_cidr: str
     nat_gateways: int = Field(ge=0, le=2)
-    flow_logs_retention_days: Literal[
-        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-        2557, 2922, 3288, 3653,
-    ] = 365
+    flow_logs_retention_days: RetentionDays = 365
     flow_logs_traffic: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
     alb_ingress_ports: tuple[int, ...] = (80, 443)
     alb_ingress_cidr: str = "0.0.0.0/0"
@@ -136,19 +136,58 @@ class Network(Frozen):
         return tuple(s for s in self.subnets if s.tier == tier)
 
 
+WINDOW = r"^(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}-(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}$"
+DAILY_WINDOW = r"^\d{2}:\d{2}-\d{2}:\d{2}$"
+
+
 class Database(Frozen):
-    engine_version: str = "15"
+    """RDS PostgreSQL (guide §5). Windows are UTC (02:00–03:00 KST = 17:00–18:00 UTC)."""
+
+    engine_version: str = Field("15", pattern=r"^\d+(\.\d+)?$",
+                                description="major version: minor upgrades are automatic")
     instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     allocated_storage_gib: int = Field(ge=20, le=65536)
+    max_allocated_storage_gib: int = Field(ge=20, le=65536,
+                                           description="storage autoscaling ceiling (gp3)")
     backup_retention_days: int = Field(ge=1, le=35)
+    backup_window: str = Field("17:00-18:00", pattern=DAILY_WINDOW)
+    maintenance_window: str = Field("sun:18:30-sun:19:30", pattern=WINDOW)
     max_connections: int = Field(ge=10, le=262143)
     reserved_connections: int = Field(50, ge=3)
+    work_mem_mib: int = Field(16, ge=1, le=2048)
+    log_min_duration_statement_ms: int = Field(1000, ge=-1)
+    username: str = Field("hr_saas_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    final_snapshot: bool = Field(True, description="take a final snapshot on deletion")
+    performance_insights_retention_days: int = Field(7, ge=7, le=731)
+    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 60
+    log_exports: tuple[Literal["postgresql", "upgrade", "iam-db-auth-error"], ...] = (
+        "postgresql", "upgrade")
 
 
 class Cache(Frozen):
-    engine_version: str = "7.1"
+    """ElastiCache Redis (guide §6)."""
+
+    engine_version: str = Field("7.1", pattern=r"^7\.\d+$")
     node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
-    replicas: int = Field(0, ge=0, le=5)
+    replicas: int = Field(0, ge=0, le=5, description="replicas per shard")
+    cluster_mode: bool = Field(False, description="shard with cluster mode (guide §15)")
+    shards: int = Field(1, ge=1, le=500, description="node groups when cluster_mode is on")
+    snapshot_retention_days: int = Field(1, ge=0, le=35)
+    snapshot_window: str = Field("16:00-17:00", pattern=DAILY_WINDOW)
+    maintenance_window: str = Field("sun:19:30-sun:20:30", pattern=WINDOW)
+
+
+class Secrets(Frozen):
+    """Secrets Manager (guide §11)."""
+
+    recovery_window_days: int = Field(30, ge=0, le=30,
+                                      description="0 = delete at once (emulator only)")
+
+
+class Logs(Frozen):
+    """Application and service log groups (RDS, Redis, later ECS)."""
+
+    retention_days: RetentionDays = 365
 
 
 class Emulator(Frozen):
@@ -171,6 +210,8 @@ class Environment(Frozen):
     network: Network
     database: Database
     cache: Cache
+    secrets: Secrets = Secrets()
+    logs: Logs = Logs()
     services: ServiceSelection = ServiceSelection()
     catalog: Catalog
 

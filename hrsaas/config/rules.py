@@ -191,6 +191,30 @@ def emulator_isolation(env: Environment, files: Files) -> Iterator[Problem]:
                       f"set account_id = \"{EMULATOR_ACCOUNT_ID}\"")
 
 
+def data_tier(env: Environment, files: Files) -> Iterator[Problem]:
+    db, cache = env.database, env.cache
+    if db.max_allocated_storage_gib < db.allocated_storage_gib:
+        yield Problem(files.env, "database.max_allocated_storage_gib",
+                      db.max_allocated_storage_gib,
+                      f"below allocated_storage_gib ({db.allocated_storage_gib})",
+                      "set the autoscaling ceiling at or above the allocated storage")
+    if env.capabilities.multi_az and cache.replicas < 1:
+        yield Problem(files.env, "cache.replicas", cache.replicas,
+                      "Multi-AZ needs a replica to fail over to (automatic failover)",
+                      "set cache.replicas = 1 or more, or turn capabilities.multi_az off")
+    if not cache.cluster_mode and cache.shards != 1:
+        yield Problem(files.env, "cache.shards", cache.shards,
+                      "shards need cluster mode", "set cache.cluster_mode = true or shards = 1")
+    window = env.secrets.recovery_window_days
+    if window == 0 and not env.is_emulated:
+        yield Problem(files.env, "secrets.recovery_window_days", window,
+                      "0 deletes secrets at once, without recovery",
+                      "use 7-30 days (0 is for the emulator only)")
+    elif 0 < window < 7:
+        yield Problem(files.env, "secrets.recovery_window_days", window,
+                      "Secrets Manager accepts 0 or 7-30 days", "use 7-30 days")
+
+
 RULES: tuple[Rule, ...] = (
     fargate_sizes,
     task_counts,
@@ -200,6 +224,7 @@ RULES: tuple[Rule, ...] = (
     subnets,
     azs_in_region,
     connection_budget_holds,
+    data_tier,
     emulator_isolation,
 )
 

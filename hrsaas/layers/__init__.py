@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from ..config import Environment
+from ..emulator import ignore_emulator_drift
 from ..tf import App
 from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
-from .emulator import ignore_emulator_drift
+from .cache import CacheOutputs, CacheStack
+from .data import DataOutputs, DataStack
 from .network import NetworkOutputs, NetworkStack
 from .security import SecurityOutputs, SecurityStack
 
-LAYERS = ("bootstrap", "security", "network")
+LAYERS = ("bootstrap", "security", "network", "data", "cache")
 
 
 def build_environment(app: App, env: Environment) -> list[LayerStack]:
@@ -18,7 +20,9 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     bootstrap = BootstrapStack(app, env)
     security = SecurityStack(app, env)
     network = NetworkStack(app, env, security=security)
-    stacks: list[LayerStack] = [bootstrap, security, network]
+    data = DataStack(app, env, network=network, security=security)
+    cache = CacheStack(app, env, network=network, security=security)
+    stacks: list[LayerStack] = [bootstrap, security, network, data, cache]
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
@@ -32,6 +36,7 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
 
 
 __all__ = [
-    "LAYERS", "BootstrapOutputs", "BootstrapStack", "LayerStack", "NetworkOutputs",
+    "LAYERS", "BootstrapOutputs", "BootstrapStack", "CacheOutputs", "CacheStack",
+    "DataOutputs", "DataStack", "LayerStack", "NetworkOutputs",
     "NetworkStack", "SecurityOutputs", "SecurityStack", "backend_config", "build_environment",
 ]

@@ -13,9 +13,9 @@ from modules.secure_bucket import SecureBucket, SecureBucketProps
 from modules.state_lock_table import StateLockTable, StateLockTableProps
 
 from ..config import Environment
+from ..emulator import enforces_tls_in_policies
 from ..tf import Construct
 from .base import LayerStack
-from .emulator import enforces_tls_in_policies
 from .outputs import LayerOutputs, output
 
 
@@ -36,7 +36,8 @@ class BootstrapStack(LayerStack):
             key_arn = KmsKey(self, "state-key", KmsKeyProps(
                 alias=f"alias/{self.names.resource('tfstate')}",
                 description=f"Terraform state of {env.project} {env.name}",
-                account_id=env.account_id,
+                account_id=env.account_id, region=env.region,
+                via_services=("s3", "dynamodb"),
             )).arn
         bucket = SecureBucket(self, "state-bucket", SecureBucketProps(
             bucket_name=self.names.state_bucket(),

@@ -1,13 +1,15 @@
-"""security: KMS keys (and, with the data layer, the secrets).
+"""security: KMS keys and the guide's four secrets (§11).
 
 Customer-managed keys exist where the environment asks for them (prod); elsewhere AWS-managed
-or service-owned keys encrypt the same resources (the guide's MVP "KMS 기본 키").
+or service-owned keys encrypt the same resources (the guide's MVP "KMS 기본 키"). Secret values
+are generated at apply time and kept out of the repository, the plans and the state.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from modules.generated_secret import GeneratedSecret, GeneratedSecretProps, SecretField
 from modules.kms_key import KmsKey, KmsKeyProps, ServiceGrant
 
 from ..config import Environment
@@ -15,11 +17,29 @@ from ..tf import Construct
 from .base import LayerStack
 from .outputs import LayerOutputs, output
 
+# Which services use each customer-managed key (kms:ViaService).
+KEYS = {
+    "rds": ("RDS PostgreSQL storage, snapshots and Performance Insights", ("rds",)),
+    "secrets": ("Secrets Manager secrets", ("secretsmanager",)),
+    "cache": ("ElastiCache Redis at rest", ("elasticache",)),
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class SecurityOutputs(LayerOutputs):
-    logs_kms_key_arn: str | None = output(
-        "customer-managed key for CloudWatch log groups (only with customer_managed_keys)")
+    logs_kms_key_arn: str | None = output("CMK for CloudWatch log groups (customer_managed_keys)")
+    rds_kms_key_arn: str | None = output("CMK for RDS (customer_managed_keys)")
+    secrets_kms_key_arn: str | None = output("CMK for Secrets Manager (customer_managed_keys)")
+    cache_kms_key_arn: str | None = output("CMK for ElastiCache (customer_managed_keys)")
+    db_secret_arn: str = output("hr-saas/db: username, password")
+    db_secret_generation: float = output("generation of hr-saas/db's values (password_wo_version)")
+    redis_secret_arn: str = output("hr-saas/redis: password (the Redis AUTH token)")
+    jwt_secret_arn: str = output("hr-saas/jwt: secret")
+    encryption_secret_arn: str = output("hr-saas/encryption: key (AES-GCM, personal data)")
+
+    def value_from(self, secret: str, key: str) -> str:
+        """ECS ``valueFrom`` for one JSON key, e.g. ``value_from("db", "password")``."""
+        return f"{getattr(self, f'{secret}_secret_arn')}:{key}::"
 
 
 class SecurityStack(LayerStack):
@@ -27,13 +47,13 @@ class SecurityStack(LayerStack):
 
     def __init__(self, scope: Construct, env: Environment):
         super().__init__(scope, env)
-        logs_key = None
+        region, account = env.region, env.account_id
+        keys: dict[str, str | None] = dict.fromkeys(("logs", *KEYS))
         if env.capabilities.customer_managed_keys:
-            region, account = env.region, env.account_id
-            logs_key = KmsKey(self, "logs-key", KmsKeyProps(
+            keys["logs"] = KmsKey(self, "logs-key", KmsKeyProps(
                 alias=f"alias/{self.names.resource('logs')}",
                 description=f"CloudWatch Logs of {env.project} {env.name}",
-                account_id=account,
+                account_id=account, region=region,
                 services=(ServiceGrant(
                     principal=f"logs.{region}.amazonaws.com",
                     conditions=({
@@ -43,4 +63,40 @@ class SecurityStack(LayerStack):
                     },),
                 ),),
             )).arn
-        self.outputs = SecurityOutputs(logs_kms_key_arn=logs_key).export(self)
+            for purpose, (what, via) in KEYS.items():
+                keys[purpose] = KmsKey(self, f"{purpose}-key", KmsKeyProps(
+                    alias=f"alias/{self.names.resource(purpose)}",
+                    description=f"{what} of {env.project} {env.name}",
+                    account_id=account, region=region, via_services=via,
+                )).arn
+
+        def secret(id_: str, name: str, description: str, *fields: SecretField
+                   ) -> GeneratedSecret:
+            return GeneratedSecret(self, id_, GeneratedSecretProps(
+                name=name, description=description, fields=fields,
+                kms_key_arn=keys["secrets"],
+                recovery_window_days=env.secrets.recovery_window_days,
+            ))
+
+        # Guide §11: names and JSON keys exactly as the applications read them.
+        db = secret("db-secret", "hr-saas/db", "PostgreSQL master credentials",
+                    SecretField(key="username", value=env.database.username),
+                    SecretField(key="password", length=32))
+        redis = secret("redis-secret", "hr-saas/redis", "Redis AUTH token",
+                       SecretField(key="password", length=64))
+        jwt = secret("jwt-secret", "hr-saas/jwt", "JWT signing key",
+                     SecretField(key="secret", length=64))
+        encryption = secret("encryption-secret", "hr-saas/encryption",
+                            "AES-GCM key for personal data (Base64, 256 bits)",
+                            SecretField(key="key", length=64, encoding="base64sha256"))
+        self.outputs = SecurityOutputs(
+            logs_kms_key_arn=keys["logs"],
+            rds_kms_key_arn=keys["rds"],
+            secrets_kms_key_arn=keys["secrets"],
+            cache_kms_key_arn=keys["cache"],
+            db_secret_arn=db.arn,
+            db_secret_generation=db.generation,
+            redis_secret_arn=redis.arn,
+            jwt_secret_arn=jwt.arn,
+            encryption_secret_arn=encryption.arn,
+        ).export(self)

@@ -9,6 +9,14 @@ from hrsaas.tf import Construct, aws
 KEY_USE_ACTIONS = (
     "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey",
 )
+# The account administers the key but cannot use it directly: no Encrypt/Decrypt and no
+# CreateGrant here, so IAM policies alone never open the data.
+KEY_ADMIN_ACTIONS = (
+    "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:Describe*", "kms:Enable*",
+    "kms:Disable*", "kms:List*", "kms:Get*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:RetireGrant", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+)
 
 
 class ServiceGrant(BaseModel):
@@ -17,6 +25,7 @@ class ServiceGrant(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     principal: str
+    """Service principal, e.g. ``logs.ap-northeast-2.amazonaws.com``."""
     conditions: tuple[dict, ...] = ()
     """IAM policy-document ``condition`` blocks, e.g. an encryption-context ArnLike."""
 
@@ -26,27 +35,60 @@ class KmsKeyProps(BaseModel):
 
     alias: str = Field(pattern=r"^alias/[a-zA-Z0-9/_-]+$")
     description: str
+    """What the key encrypts (shown in the console and in CloudTrail)."""
     account_id: str
+    """The account that owns and administers the key."""
+    region: str
+    """Region of the services in ``via_services``."""
+    via_services: tuple[str, ...] = ()
+    """Services (``rds``, ``secretsmanager``, ``s3``…) through which principals of the account
+    may use the key — and only through them (``kms:ViaService``)."""
     services: tuple[ServiceGrant, ...] = ()
+    """Service principals that use the key themselves (e.g. CloudWatch Logs)."""
     deletion_window_days: int = Field(30, ge=7, le=30)
 
 
 class KmsKey(Construct):
-    """The account root administers the key (so IAM policies can grant it and it can never be
-    orphaned); only the listed service principals may use it, each under its conditions."""
+    """The account root administers the key (so it can never be orphaned); principals of the
+    account use it only through the listed services; listed service principals use it under
+    their conditions. Nobody else."""
 
     def __init__(self, scope: Construct, id_: str, props: KmsKeyProps):
         super().__init__(scope, id_)
         root = f"arn:aws:iam::{props.account_id}:root"
+        account = [{"type": "AWS", "identifiers": [root]}]
         statements: list[dict] = [{
             "sid": "AccountAdministers",
-            "actions": ["kms:*"],
-            "principals": [{"type": "AWS", "identifiers": [root]}],
+            "actions": list(KEY_ADMIN_ACTIONS),
+            "principals": account,
             "resources": ["*"],
         }]
-        for grant in props.services:
+        if props.via_services:
+            via = [f"{svc}.{props.region}.amazonaws.com" for svc in props.via_services]
+            in_account = {"test": "StringEquals", "variable": "kms:CallerAccount",
+                          "values": [props.account_id]}
+            statements += [{
+                "sid": "UseThroughServices",
+                "actions": list(KEY_USE_ACTIONS),
+                "principals": account,
+                "resources": ["*"],
+                "condition": [in_account, {"test": "StringEquals",
+                                           "variable": "kms:ViaService", "values": via}],
+            }, {
+                # RDS, ElastiCache and Secrets Manager hold grants on the key for their resources.
+                "sid": "GrantsForServiceResources",
+                "actions": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                "principals": account,
+                "resources": ["*"],
+                "condition": [in_account,
+                              {"test": "StringEquals", "variable": "kms:ViaService",
+                               "values": via},
+                              {"test": "Bool", "variable": "kms:GrantIsForAWSResource",
+                               "values": ["true"]}],
+            }]
+        for index, grant in enumerate(props.services):
             statements.append({
-                "sid": "Use" + "".join(p.title() for p in grant.principal.split(".")[:1]),
+                "sid": f"ServiceUses{index}",
                 "actions": list(KEY_USE_ACTIONS),
                 "principals": [{"type": "Service", "identifiers": [grant.principal]}],
                 "resources": ["*"],

@@ -1,21 +1,35 @@
 """What the local emulator (moto) cannot do, declared once and applied only to emulated envs.
 
-Real environments never get these: the drift below is moto's, not AWS's (PLATFORM.md).
+Real environments never get these: the gaps and the drift below are moto's, not AWS's
+(PLATFORM.md). Kept free of cdktf imports: the deploy scripts read it too.
 """
 
 from __future__ import annotations
 
-from ..tf import TerraformStack
+from typing import Any
 
 # resource type → attributes that moto reports differently from what was applied.
 EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
     # moto drops the description of rules that reference another security group.
     "aws_vpc_security_group_ingress_rule": ("description",),
     "aws_vpc_security_group_egress_rule": ("description",),
+    # moto returns the parameter set of its own defaults, not what was applied.
+    "aws_db_parameter_group": ("parameter",),
+    # moto does not keep Performance Insights settings.
+    "aws_db_instance": ("performance_insights_enabled", "performance_insights_retention_period",
+                        "performance_insights_kms_key_id"),
+}
+
+# Layers the emulator cannot apply, with the reason. `make deploy ENV=local` plans them (the
+# plan must succeed) and applies everything else.
+PLAN_ONLY_LAYERS: dict[str, str] = {
+    "cache": "moto has no ElastiCache parameter groups, leaves replication groups tainted "
+             "(its member-cluster read 404s) and cannot delete cache subnet groups",
 }
 
 
-def ignore_emulator_drift(stack: TerraformStack) -> None:
+def ignore_emulator_drift(stack: Any) -> None:
+    """Add ``ignore_changes`` for moto's drift to every resource of the stack."""
     for construct in stack.node.find_all():
         kind = getattr(construct, "terraform_resource_type", None)
         attrs = EMULATOR_ONLY_DRIFT.get(kind or "")
@@ -23,7 +37,7 @@ def ignore_emulator_drift(stack: TerraformStack) -> None:
             construct.add_override("lifecycle.ignore_changes", list(attrs))
 
 
-def enforces_tls_in_policies(env) -> bool:
+def enforces_tls_in_policies(env: Any) -> bool:
     """moto evaluates policy conditions only partly: a condition on a key it does not know (like
     ``aws:SecureTransport``) counts as met, so a TLS-only Deny denies every request there. The
     emulator gets bucket policies without that statement; real environments always have it."""

@@ -1,0 +1,3 @@
+from .construct import GeneratedSecret, GeneratedSecretProps, SecretField, value_from
+
+__all__ = ["GeneratedSecret", "GeneratedSecretProps", "SecretField", "value_from"]

@@ -1,0 +1,3 @@
+from .construct import Redis, RedisProps
+
+__all__ = ["Redis", "RedisProps"]
