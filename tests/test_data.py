@@ -151,8 +151,11 @@ def test_secrets_are_generated_and_never_written(stack, synth_dir, env):
 def test_security_outputs_give_ecs_value_from(stack):
     from hrsaas.layers.security import SecurityOutputs
 
-    outputs = SecurityOutputs(None, None, None, None, "arn:db", 1, "arn:redis", "arn:jwt",
-                              "arn:enc")
+    outputs = SecurityOutputs(
+        logs_kms_key_arn=None, rds_kms_key_arn=None, secrets_kms_key_arn=None,
+        cache_kms_key_arn=None, messaging_kms_key_arn=None, db_secret_arn="arn:db",
+        db_secret_generation=1, redis_secret_arn="arn:redis", jwt_secret_arn="arn:jwt",
+        encryption_secret_arn="arn:enc")
     assert outputs.value_from("db", "password") == "arn:db:password::"
     assert outputs.value_from("encryption", "key") == "arn:enc:key::"
     assert set(stack("prod-security").json["output"]) >= {
@@ -162,7 +165,7 @@ def test_security_outputs_give_ecs_value_from(stack):
 def test_prod_keys_rotate_and_admit_only_their_services(stack):
     s = stack("prod-security")
     keys = s.resources("aws_kms_key")
-    assert len(keys) == 4 and all(k["enable_key_rotation"] for k in keys.values())
+    assert len(keys) == 5 and all(k["enable_key_rotation"] for k in keys.values())
     vias = {}
     for key in keys.values():
         statements = s.policy_document(key["policy"])["statement"]
@@ -177,5 +180,7 @@ def test_prod_keys_rotate_and_admit_only_their_services(stack):
             ["rds.ap-northeast-2.amazonaws.com"],
         "Secrets Manager secrets": ["secretsmanager.ap-northeast-2.amazonaws.com"],
         "ElastiCache Redis at rest": ["elasticache.ap-northeast-2.amazonaws.com"],
+        "SNS topics and SQS queues": ["sns.ap-northeast-2.amazonaws.com",
+                                      "sqs.ap-northeast-2.amazonaws.com"],
     }
     assert stack("mvp-security").resources("aws_kms_key") == {}

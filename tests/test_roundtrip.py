@@ -31,7 +31,8 @@ def deployed(runner):
     return runner.deploy()
 
 
-APPLIED = ["local-bootstrap", "local-security", "local-network", "local-data"]
+APPLIED = ["local-bootstrap", "local-security", "local-network", "local-data",
+           "local-messaging"]
 PLANNED_ONLY = ["local-cache"]  # hrsaas/emulator.py PLAN_ONLY_LAYERS: moto cannot apply it
 
 
@@ -81,6 +82,46 @@ def test_the_cdktf_cli_sees_the_same_stacks(deployed, synth_dir, tmp_path_factor
     assert len(applied) == len(deployed) and set(applied) == {("0", "0", "0")}, text[-3000:]
 
 
+def test_messages_reach_exactly_the_subscribed_queues(deployed, moto):
+    """Publish to every topic through the emulator: each message arrives on the guide's
+    subscribed queues (of the services local runs) and on no other queue."""
+    from tests.test_messaging import expected_matrix
+
+    sns, sqs = client(moto, "sns"), client(moto, "sqs")
+    queues = deployed["local-messaging"]["queue_urls"]
+    for topic, arn in deployed["local-messaging"]["topic_arns"].items():
+        sns.publish(TopicArn=arn, Message=json.dumps({"topic": topic}))
+    received = set()
+    for svc, url in queues.items():
+        for _ in range(5):  # drain: long polling may return a subset per call
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                # raw delivery: the body is the published payload, not an SNS envelope
+                received.add((json.loads(message["Body"])["topic"], svc))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert received == expected_matrix("local")
+
+
+def test_a_message_failing_three_receives_lands_in_the_dlq(deployed, moto):
+    sns, sqs = client(moto, "sns"), client(moto, "sqs")
+    out = deployed["local-messaging"]
+    url = out["queue_urls"]["employee"]
+    sns.publish(TopicArn=out["topic_arns"]["appointment-executed"], Message="poison")
+    receives = 0
+    for _ in range(6):
+        messages = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0,
+                                       WaitTimeSeconds=1).get("Messages", [])
+        receives += len(messages)  # never deleted: the consumer "fails"
+    assert receives == 3  # maxReceiveCount
+    dlq = sqs.get_queue_url(QueueName="employee-service-dlq")["QueueUrl"]
+    dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
+    assert [m["Body"] for m in dead] == ["poison"]
+    assert "employee-service-dlq" in out["dlq_names"]
+
+
 def test_generated_secrets_stay_out_of_state(deployed, moto, state_dir):
     sm = client(moto, "secretsmanager")
     values = {}
@@ -119,3 +160,5 @@ def test_destroy_leaves_nothing(deployed, runner, moto):
     assert roles == []
     assert client(moto, "rds").describe_db_instances()["DBInstances"] == []
     assert client(moto, "secretsmanager").list_secrets()["SecretList"] == []
+    assert client(moto, "sns").list_topics()["Topics"] == []
+    assert client(moto, "sqs").list_queues().get("QueueUrls", []) == []

@@ -184,6 +184,15 @@ class Secrets(Frozen):
                                       description="0 = delete at once (emulator only)")
 
 
+class Messaging(Frozen):
+    """SNS/SQS (guide §8): each subscribing service gets ``<name>-service-queue`` + its DLQ."""
+
+    visibility_timeout_seconds: int = Field(60, ge=0, le=43200)
+    max_receive_count: int = Field(3, ge=1, le=1000)
+    queue_retention_seconds: int = Field(345600, ge=60, le=1209600)
+    dlq_retention_seconds: int = Field(1209600, ge=60, le=1209600)
+
+
 class Logs(Frozen):
     """Application and service log groups (RDS, Redis, later ECS)."""
 
@@ -211,6 +220,7 @@ class Environment(Frozen):
     database: Database
     cache: Cache
     secrets: Secrets = Secrets()
+    messaging: Messaging = Messaging()
     logs: Logs = Logs()
     services: ServiceSelection = ServiceSelection()
     catalog: Catalog

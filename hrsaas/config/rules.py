@@ -205,6 +205,11 @@ def data_tier(env: Environment, files: Files) -> Iterator[Problem]:
     if not cache.cluster_mode and cache.shards != 1:
         yield Problem(files.env, "cache.shards", cache.shards,
                       "shards need cluster mode", "set cache.cluster_mode = true or shards = 1")
+    msg = env.messaging
+    if msg.dlq_retention_seconds <= msg.queue_retention_seconds:
+        yield Problem(files.env, "messaging.dlq_retention_seconds", msg.dlq_retention_seconds,
+                      f"not longer than the queues' retention ({msg.queue_retention_seconds})",
+                      "keep dead letters longer than live messages (e.g. 1209600 = 14 days)")
     window = env.secrets.recovery_window_days
     if window == 0 and not env.is_emulated:
         yield Problem(files.env, "secrets.recovery_window_days", window,

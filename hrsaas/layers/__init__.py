@@ -9,10 +9,11 @@ from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
 from .cache import CacheOutputs, CacheStack
 from .data import DataOutputs, DataStack
+from .messaging import MessagingOutputs, MessagingStack
 from .network import NetworkOutputs, NetworkStack
 from .security import SecurityOutputs, SecurityStack
 
-LAYERS = ("bootstrap", "security", "network", "data", "cache")
+LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging")
 
 
 def build_environment(app: App, env: Environment) -> list[LayerStack]:
@@ -22,7 +23,8 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     network = NetworkStack(app, env, security=security)
     data = DataStack(app, env, network=network, security=security)
     cache = CacheStack(app, env, network=network, security=security)
-    stacks: list[LayerStack] = [bootstrap, security, network, data, cache]
+    messaging = MessagingStack(app, env, security=security)
+    stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging]
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
@@ -37,6 +39,7 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
 
 __all__ = [
     "LAYERS", "BootstrapOutputs", "BootstrapStack", "CacheOutputs", "CacheStack",
-    "DataOutputs", "DataStack", "LayerStack", "NetworkOutputs",
-    "NetworkStack", "SecurityOutputs", "SecurityStack", "backend_config", "build_environment",
+    "DataOutputs", "DataStack", "LayerStack", "MessagingOutputs", "MessagingStack",
+    "NetworkOutputs", "NetworkStack", "SecurityOutputs", "SecurityStack", "backend_config",
+    "build_environment",
 ]

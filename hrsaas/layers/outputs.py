@@ -4,7 +4,8 @@ A producer declares a dataclass of its outputs and calls ``export``; a consumer 
 with the producer stack, which generates one ``terraform_remote_state`` read of the producer's
 S3 state (from the same ``backend_config`` the producer's backend uses) and records the
 dependency, so deploy order follows the data. Field types decide the accessor: ``str``,
-``list[str]`` or ``float``. A field whose value is ``None`` is not exported.
+``list[str]``, ``float`` or ``dict[str, str]`` (a map). A field whose value is ``None`` is not
+exported.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class LayerOutputs:
                 values[field.name] = None
                 continue
             kind = hints[field.name]
-            if "list" in str(kind):
+            if "dict" in str(kind):
+                values[field.name] = remote.get(field.name)  # a map: Fn.lookup(value, key)
+            elif "list" in str(kind):
                 values[field.name] = remote.get_list(field.name)
             elif "float" in str(kind) or "int" in str(kind):
                 values[field.name] = remote.get_number(field.name)

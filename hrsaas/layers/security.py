@@ -22,7 +22,11 @@ KEYS = {
     "rds": ("RDS PostgreSQL storage, snapshots and Performance Insights", ("rds",)),
     "secrets": ("Secrets Manager secrets", ("secretsmanager",)),
     "cache": ("ElastiCache Redis at rest", ("elasticache",)),
+    "messaging": ("SNS topics and SQS queues", ("sns", "sqs")),
 }
+# Services that use a key themselves, not on a caller's behalf: SNS encrypts what it delivers
+# to the encrypted queues.
+KEY_SERVICE_PRINCIPALS = {"messaging": ("sns.amazonaws.com",)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +35,7 @@ class SecurityOutputs(LayerOutputs):
     rds_kms_key_arn: str | None = output("CMK for RDS (customer_managed_keys)")
     secrets_kms_key_arn: str | None = output("CMK for Secrets Manager (customer_managed_keys)")
     cache_kms_key_arn: str | None = output("CMK for ElastiCache (customer_managed_keys)")
+    messaging_kms_key_arn: str | None = output("CMK for SNS and SQS (customer_managed_keys)")
     db_secret_arn: str = output("hr-saas/db: username, password")
     db_secret_generation: float = output("generation of hr-saas/db's values (password_wo_version)")
     redis_secret_arn: str = output("hr-saas/redis: password (the Redis AUTH token)")
@@ -68,6 +73,10 @@ class SecurityStack(LayerStack):
                     alias=f"alias/{self.names.resource(purpose)}",
                     description=f"{what} of {env.project} {env.name}",
                     account_id=account, region=region, via_services=via,
+                    services=tuple(ServiceGrant(principal=p, conditions=({
+                        "test": "StringEquals", "variable": "aws:SourceAccount",
+                        "values": [account]},))
+                        for p in KEY_SERVICE_PRINCIPALS.get(purpose, ())),
                 )).arn
 
         def secret(id_: str, name: str, description: str, *fields: SecretField
@@ -94,6 +103,7 @@ class SecurityStack(LayerStack):
             rds_kms_key_arn=keys["rds"],
             secrets_kms_key_arn=keys["secrets"],
             cache_kms_key_arn=keys["cache"],
+            messaging_kms_key_arn=keys["messaging"],
             db_secret_arn=db.arn,
             db_secret_generation=db.generation,
             redis_secret_arn=redis.arn,
