@@ -32,13 +32,17 @@ def deployed(runner):
 
 
 APPLIED = ["local-bootstrap", "local-security", "local-network", "local-data",
-           "local-messaging"]
+           "local-messaging", "local-registry"]
 PLANNED_ONLY = ["local-cache"]  # hrsaas/emulator.py PLAN_ONLY_LAYERS: moto cannot apply it
 
 
 def test_deploy_applies_every_layer_in_order(deployed, moto, state_dir):
     assert list(deployed) == APPLIED
     assert (state_dir / "local" / "bootstrap.tfstate").exists()
+    repos = client(moto, "ecr").describe_repositories()["repositories"]
+    assert {r["repositoryName"] for r in repos} == {
+        f"hr-saas/{svc}-service" for svc in deployed["local-registry"]["repository_urls"]}
+    assert len(repos) == 12
     vpc_id = deployed["local-network"]["vpc_id"]
     ec2 = client(moto, "ec2")
     (vpc,) = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
@@ -162,3 +166,4 @@ def test_destroy_leaves_nothing(deployed, runner, moto):
     assert client(moto, "secretsmanager").list_secrets()["SecretList"] == []
     assert client(moto, "sns").list_topics()["Topics"] == []
     assert client(moto, "sqs").list_queues().get("QueueUrls", []) == []
+    assert client(moto, "ecr").describe_repositories()["repositories"] == []

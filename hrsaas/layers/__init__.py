@@ -11,9 +11,10 @@ from .cache import CacheOutputs, CacheStack
 from .data import DataOutputs, DataStack
 from .messaging import MessagingOutputs, MessagingStack
 from .network import NetworkOutputs, NetworkStack
+from .registry import RegistryOutputs, RegistryStack
 from .security import SecurityOutputs, SecurityStack
 
-LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging")
+LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry")
 
 
 def build_environment(app: App, env: Environment) -> list[LayerStack]:
@@ -24,7 +25,8 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     data = DataStack(app, env, network=network, security=security)
     cache = CacheStack(app, env, network=network, security=security)
     messaging = MessagingStack(app, env, security=security)
-    stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging]
+    registry = RegistryStack(app, env)
+    stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging, registry]
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
@@ -38,8 +40,22 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
 
 
 __all__ = [
-    "LAYERS", "BootstrapOutputs", "BootstrapStack", "CacheOutputs", "CacheStack",
-    "DataOutputs", "DataStack", "LayerStack", "MessagingOutputs", "MessagingStack",
-    "NetworkOutputs", "NetworkStack", "SecurityOutputs", "SecurityStack", "backend_config",
+    "LAYERS",
+    "BootstrapOutputs",
+    "BootstrapStack",
+    "CacheOutputs",
+    "CacheStack",
+    "DataOutputs",
+    "DataStack",
+    "LayerStack",
+    "MessagingOutputs",
+    "MessagingStack",
+    "NetworkOutputs",
+    "NetworkStack",
+    "RegistryOutputs",
+    "RegistryStack",
+    "SecurityOutputs",
+    "SecurityStack",
+    "backend_config",
     "build_environment",
 ]

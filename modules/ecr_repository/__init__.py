@@ -1,0 +1,3 @@
+from .construct import EcrRepository, EcrRepositoryProps, lifecycle_policy
+
+__all__ = ["EcrRepository", "EcrRepositoryProps", "lifecycle_policy"]
