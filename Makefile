@@ -30,10 +30,10 @@ test-fast: setup
 	$(PY) -m pytest -m "not emulator"
 
 deploy: setup
-	$(PY) -m scripts.stacks deploy --env $(ENV)
+	$(PY) -m scripts.stacks deploy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 destroy: setup
-	$(PY) -m scripts.stacks destroy --env $(ENV)
+	$(PY) -m scripts.stacks destroy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 plan: setup
 	$(PY) -m scripts.stacks plan --env $(ENV)

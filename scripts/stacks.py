@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hrsaas.config import ConfigError, load_environment
 from hrsaas.emulator import PLAN_ONLY_LAYERS
+from hrsaas.guard import allowed_from_env, destructive_changes, explain
 
 from . import emulator
 from .toolenv import PYTHON, ROOT, tool_env
@@ -156,9 +157,13 @@ class Runner:
                                   "-lock-timeout=60s", remaining=rest)
                 self.say(f"planned {stack} only ({_plan_summary(result.stdout)}): {reason}")
                 continue
+            saved = None
+            if self.env.capabilities.protect_stateful:
+                saved = self.guarded_plan(stack, rest)
             if self.auto_approve:
-                self.run(stack, "apply", "apply", "-input=false", "-auto-approve",
-                         "-no-color", remaining=rest)
+                # With the guard, apply exactly the plan it checked.
+                self.run(stack, "apply", "apply", "-input=false", "-no-color",
+                         *([saved] if saved else ["-auto-approve"]), remaining=rest)
             else:
                 result = terraform(self.stack_dir(stack), "apply", timeout=None,
                                    interactive=True)
@@ -168,6 +173,18 @@ class Runner:
             outputs[stack] = {k: v["value"] for k, v in json.loads(out.stdout or "{}").items()}
             self.say(f"applied {stack} in {time.monotonic() - started:.0f}s")
         return outputs
+
+    def guarded_plan(self, stack: str, remaining: list[str]) -> str:
+        """Plan, and refuse before anything is applied if stateful resources would go."""
+        target = self.outdir / "guard" / stack
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.run(stack, "plan", "plan", "-input=false", "-no-color", f"-out={target}.tfplan",
+                 remaining=remaining)
+        shown = self.run(stack, "plan", "show", "-json", f"{target}.tfplan")
+        found = destructive_changes(json.loads(shown.stdout), allowed_from_env())
+        if found:
+            raise StackFailed(stack, "plan guard", explain([str(f) for f in found]), remaining)
+        return f"{target}.tfplan"
 
     def destroy(self) -> None:
         order = list(reversed(stack_order(self.env.name, self.outdir)))
@@ -214,6 +231,11 @@ class Runner:
                 shown = self.run(stack, "show", "show", "-json", f"{target / stack}.tfplan")
                 (target / f"{stack}.json").write_text(shown.stdout)
                 (target / f"{stack}.txt").write_text(result.stdout)
+                if self.env.capabilities.protect_stateful:
+                    found = destructive_changes(json.loads(shown.stdout), allowed_from_env())
+                    if found:
+                        raise StackFailed(stack, "plan guard",
+                                          explain([str(f) for f in found]), order[i + 1:])
             self.say(f"planned {stack}: " + ("no changes" if result.returncode == 0 and detailed
                                               else _plan_summary(result.stdout)))
         return codes
@@ -235,6 +257,29 @@ def ensure_emulator(env_name: str) -> None:
               f"stop it with `make emulator-stop`")
 
 
+def preflight(env, action: str, confirm: str | None) -> str | None:
+    """Real environments: an explicit confirmation, and credentials of the env's own account,
+    before anything runs. Returns the problem, or None."""
+    if env.is_emulated or action not in ("deploy", "destroy"):
+        return None
+    if confirm != env.name:
+        return (f"{action} of the real environment {env.name!r} needs an explicit confirmation: "
+                f"run `make {action} ENV={env.name} CONFIRM={env.name}` "
+                f"(or --confirm {env.name})")
+    try:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        identity = boto3.client("sts", region_name=env.region).get_caller_identity()
+    except (BotoCoreError, ClientError) as exc:
+        return (f"cannot verify the AWS account before {action}: {exc}. Provide credentials "
+                f"for account {env.account_id} (AWS_PROFILE, or OIDC in CI)")
+    if identity["Account"] != env.account_id:
+        return (f"the credentials belong to account {identity['Account']}, but {env.name} is "
+                f"account {env.account_id} (envs/{env.name}.toml): switch credentials")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -243,11 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-synth", action="store_true", help="use the existing cdktf.out")
     parser.add_argument("--auto-approve", action="store_true",
                         help="real environments: apply/destroy without the interactive prompt")
+    parser.add_argument("--confirm", default=os.environ.get("CONFIRM") or None,
+                        help="the environment's name: required to deploy/destroy a real one")
     args = parser.parse_args(argv)
     try:
         env = load_environment(args.env)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    problem = preflight(env, args.action, args.confirm)
+    if problem:
+        print(f"stopped before anything ran: {problem}", file=sys.stderr)
         return 2
     if not args.no_synth:
         synth([env.name])

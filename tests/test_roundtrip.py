@@ -148,6 +148,22 @@ def test_generated_secrets_stay_out_of_state(deployed, moto, state_dir):
         assert not any(value in state for state in states), f"{name} leaked into state"
 
 
+def test_the_guard_refuses_a_real_plan_that_destroys_the_database(deployed, runner,
+                                                                  tmp_path_factory):
+    """prod's guard (hrsaas/guard.py) over a real plan from the emulator: destroying the data
+    layer would take the database with it."""
+    from hrsaas.guard import destructive_changes, explain
+
+    plan = tmp_path_factory.mktemp("guard") / "destroy.tfplan"
+    runner.run("local-data", "plan", "plan", "-destroy", "-input=false", "-no-color",
+               f"-out={plan}")
+    shown = json.loads(runner.run("local-data", "show", "show", "-json", str(plan)).stdout)
+    found = destructive_changes(shown)
+    assert [f.kind for f in found] == ["aws_db_instance"]
+    assert "would be destroyed" in explain([str(f) for f in found])
+    assert destructive_changes(shown, {found[0].address}) == []
+
+
 def test_destroy_leaves_nothing(deployed, runner, moto):
     runner.destroy()
     ec2 = client(moto, "ec2")

@@ -90,6 +90,9 @@ class Capabilities(Frozen):
     multi_az: bool = False
     deletion_protection: bool = True
     customer_managed_keys: bool = False
+    protect_stateful: bool = Field(
+        False, description="refuse plans that destroy or replace stateful resources "
+        "(hrsaas/guard.py) and set prevent_destroy on them")
 
 
 class StateConfig(Frozen):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..config import Environment
 from ..emulator import ignore_emulator_drift
+from ..guard import STATEFUL_TYPES
 from ..tf import App
 from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
@@ -15,6 +16,13 @@ from .registry import RegistryOutputs, RegistryStack
 from .security import SecurityOutputs, SecurityStack
 
 LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry")
+
+
+def prevent_destroy_of_stateful(stack: LayerStack) -> None:
+    """Terraform's own refusal, behind the plan guard (hrsaas/guard.py)."""
+    for construct in stack.node.find_all():
+        if getattr(construct, "terraform_resource_type", None) in STATEFUL_TYPES:
+            construct.add_override("lifecycle.prevent_destroy", True)
 
 
 def build_environment(app: App, env: Environment) -> list[LayerStack]:
@@ -33,6 +41,9 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     # Flow logs use security's log key where the env has customer-managed keys; keep one layer
     # order in every environment.
     network.add_dependency(security)
+    if env.capabilities.protect_stateful:
+        for stack in stacks:
+            prevent_destroy_of_stateful(stack)
     if env.is_emulated:
         for stack in stacks:
             ignore_emulator_drift(stack)

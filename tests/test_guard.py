@@ -1,0 +1,76 @@
+"""Guard rails: stateful resources are protected where the environment asks, and real
+environments need a confirmation and their own account before anything runs."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from hrsaas.config import load_environment
+from hrsaas.guard import STATEFUL_TYPES, destructive_changes, explain
+from scripts.stacks import preflight
+from scripts.toolenv import PYTHON, ROOT, tool_env
+
+
+@pytest.mark.parametrize("env", ["prod", "mvp"])
+def test_prevent_destroy_on_stateful_resources_where_asked(stack, synth_dir, env):
+    protected = load_environment(env).capabilities.protect_stateful
+    assert protected is (env == "prod")
+    seen = set()
+    for path in synth_dir.glob(f"stacks/{env}-*/cdk.tf.json"):
+        s = stack(path.parent.name)
+        for kind in STATEFUL_TYPES:
+            for body in s.resources(kind).values():
+                seen.add(kind)
+                assert body.get("lifecycle", {}).get("prevent_destroy", False) is protected, \
+                    (path.parent.name, kind)
+    assert {"aws_db_instance", "aws_elasticache_replication_group", "aws_s3_bucket",
+            "aws_dynamodb_table", "aws_secretsmanager_secret"} <= seen
+
+
+def _change(address: str, kind: str, actions: list[str]) -> dict:
+    return {"address": address, "type": kind, "change": {"actions": actions}}
+
+
+def test_guard_flags_destroy_and_replace_of_stateful_resources_only():
+    plan = {"resource_changes": [
+        _change("aws_db_instance.db", "aws_db_instance", ["delete"]),
+        _change("aws_elasticache_replication_group.rg", "aws_elasticache_replication_group",
+                ["delete", "create"]),
+        _change("aws_s3_bucket.b", "aws_s3_bucket", ["update"]),
+        _change("aws_security_group.sg", "aws_security_group", ["delete"]),
+    ]}
+    found = destructive_changes(plan)
+    assert [str(f) for f in found] == [
+        "aws_db_instance.db (the PostgreSQL database) would be destroyed",
+        "aws_elasticache_replication_group.rg (the Redis cache) would be replaced",
+    ]
+    assert [f.address for f in destructive_changes(plan, {"aws_db_instance.db"})] == [
+        "aws_elasticache_replication_group.rg"]
+    assert "HRSAAS_ALLOW_DESTROY" in explain([str(f) for f in found])
+
+
+NO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+                  "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+                  "AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": ""}
+
+
+def test_real_environments_need_a_confirmation(monkeypatch):
+    prod = load_environment("prod")
+    assert "CONFIRM=prod" in preflight(prod, "deploy", None)
+    assert "CONFIRM=prod" in preflight(prod, "destroy", "mvp")
+    assert preflight(prod, "plan", None) is None
+    assert preflight(load_environment("local"), "deploy", None) is None
+
+
+def test_unreachable_credentials_stop_before_anything_runs(tmp_path):
+    env = tool_env(NO_CREDENTIALS)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        env.pop(key)
+    result = subprocess.run(
+        [str(PYTHON), "-m", "scripts.stacks", "deploy", "--env", "mvp", "--confirm", "mvp"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "stopped before anything ran: cannot verify the AWS account" in result.stderr
+    assert "account 111111111111" in result.stderr and "Traceback" not in result.stderr
