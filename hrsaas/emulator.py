@@ -15,6 +15,8 @@ EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
     "aws_vpc_security_group_egress_rule": ("description",),
     # moto returns the parameter set of its own defaults, not what was applied.
     "aws_db_parameter_group": ("parameter",),
+    # moto fills CloudFront blocks with its own defaults (forwarded_values, origin settings).
+    "aws_cloudfront_distribution": ("origin", "default_cache_behavior", "viewer_certificate"),
     # moto re-serializes the redrive policy JSON with other whitespace.
     "aws_sqs_queue": ("redrive_policy",),
     # moto does not keep Performance Insights settings.

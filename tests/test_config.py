@@ -161,6 +161,16 @@ ENV_FILES = [
      "recovery_window_days = 0\n", "secrets.recovery_window_days", "without recovery"),
     ("Multi-AZ with one AZ", 'extends = "prod"\nazs = ["ap-northeast-2a"]\n',
      "capabilities.multi_az", "needs at least two AZs"),
+    ("alias outside the certificate", 'extends = "mvp"\n[edge]\n'
+     'frontend_aliases = ["www.other.org"]\n', "edge.frontend_aliases[0]",
+     "not covered by the certificate's names (hr.example.com, *.hr.example.com)"),
+    ("api name two levels down", 'extends = "mvp"\n[edge]\napi_name = "a.b.hr.example.com"\n',
+     "edge.api_name", "not covered by the certificate's names"),
+    ("domain that is not a domain", 'extends = "mvp"\n[edge]\ndomain = "hr_example"\n',
+     "edge.domain", "String should match pattern"),
+    ("messaging DLQ shorter than queue", 'extends = "mvp"\n[messaging]\n'
+     "dlq_retention_seconds = 60\n", "messaging.dlq_retention_seconds",
+     "not longer than the queues' retention"),
     ("misspelled key", 'extends = "mvp"\n[database]\nmax_conections = 300\n',
      "database.max_conections", "Extra inputs are not permitted"),
     ("invalid TOML", 'extends = "mvp"\n[database\n', "(syntax)", "not valid TOML"),

@@ -32,7 +32,7 @@ def deployed(runner):
 
 
 APPLIED = ["local-bootstrap", "local-security", "local-network", "local-data",
-           "local-messaging", "local-registry"]
+           "local-edge", "local-messaging", "local-registry"]
 PLANNED_ONLY = ["local-cache"]  # hrsaas/emulator.py PLAN_ONLY_LAYERS: moto cannot apply it
 
 
@@ -183,3 +183,7 @@ def test_destroy_leaves_nothing(deployed, runner, moto):
     assert client(moto, "sns").list_topics()["Topics"] == []
     assert client(moto, "sqs").list_queues().get("QueueUrls", []) == []
     assert client(moto, "ecr").describe_repositories()["repositories"] == []
+    assert client(moto, "route53").list_hosted_zones()["HostedZones"] == []
+    assert client(moto, "acm").list_certificates()["CertificateSummaryList"] == []
+    assert client(moto, "cloudfront").list_distributions()["DistributionList"].get(
+        "Items", []) == []

@@ -24,12 +24,17 @@ def test_synth_writes_every_env_and_layer(synth_dir):
 def test_provider_and_backend(stack, stack_id):
     env_name, layer = stack_id.split("-", 1)
     s = stack(stack_id)
-    (provider,) = s.json["provider"]["aws"]
+    providers = s.json["provider"]["aws"]
+    (provider,) = [p for p in providers if "alias" not in p]
     assert provider["region"] == "ap-northeast-2"
-    assert provider["allowed_account_ids"] == [ACCOUNTS[env_name]]
-    assert provider["default_tags"] == [{"tags": {
-        "Project": "hr-saas", "Environment": env_name, "Layer": layer,
-        "ManagedBy": "terraform-cdktf", "Repository": "hr-saas-infra"}}]
+    # A us-east-1 alias exists only where CloudFront needs it (its certificate and WAF).
+    assert [(p["alias"], p["region"]) for p in providers if "alias" in p] == (
+        [("us_east_1", "us-east-1")] if layer == "edge" else [])
+    for p in providers:
+        assert p["allowed_account_ids"] == [ACCOUNTS[env_name]]
+        assert p["default_tags"] == [{"tags": {
+            "Project": "hr-saas", "Environment": env_name, "Layer": layer,
+            "ManagedBy": "terraform-cdktf", "Repository": "hr-saas-infra"}}]
     assert "required_version" not in s.json["terraform"], "checkov cannot parse it (PLATFORM.md)"
     backend = s.json["terraform"]["backend"]
     if layer == "bootstrap":

@@ -196,6 +196,35 @@ class Messaging(Frozen):
     dlq_retention_seconds: int = Field(1209600, ge=60, le=1209600)
 
 
+DOMAIN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+
+class Edge(Frozen):
+    """Frontend (S3 + CloudFront), file storage, ACM and Route 53 (guide §9, §12)."""
+
+    domain: str = Field(pattern=DOMAIN, max_length=253,
+                        description="the product's domain (hr.example.com)")
+    hosted_zone_id: str | None = Field(None, pattern=r"^Z[A-Z0-9]{1,31}$",
+                                       description="use this existing zone; None = create it")
+    frontend_aliases: tuple[str, ...] = Field(min_length=1,
+                                              description="names CloudFront answers to")
+    api_name: str = Field(pattern=DOMAIN, description="the ALB's name (api.hr.example.com)")
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_200"
+    waf: bool = False
+    minimum_tls: Literal["TLSv1.2_2021", "TLSv1.2_2019"] = "TLSv1.2_2021"
+    file_version_retention_days: int = Field(90, ge=1)
+
+    def certificate_names(self) -> tuple[str, ...]:
+        """The apex and the wildcard: a wildcard does not cover the apex CloudFront serves."""
+        return (self.domain, f"*.{self.domain}")
+
+    def covers(self, name: str) -> bool:
+        if name == self.domain:
+            return True
+        head, _, rest = name.partition(".")
+        return rest == self.domain and bool(head) and "*" not in head
+
+
 class Logs(Frozen):
     """Application and service log groups (RDS, Redis, later ECS)."""
 
@@ -224,6 +253,7 @@ class Environment(Frozen):
     cache: Cache
     secrets: Secrets = Secrets()
     messaging: Messaging = Messaging()
+    edge: Edge
     logs: Logs = Logs()
     services: ServiceSelection = ServiceSelection()
     catalog: Catalog

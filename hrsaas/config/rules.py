@@ -220,6 +220,20 @@ def data_tier(env: Environment, files: Files) -> Iterator[Problem]:
                       "Secrets Manager accepts 0 or 7-30 days", "use 7-30 days")
 
 
+def edge_names(env: Environment, files: Files) -> Iterator[Problem]:
+    edge = env.edge
+    names = ", ".join(edge.certificate_names())
+    for i, alias in enumerate(edge.frontend_aliases):
+        if not edge.covers(alias):
+            yield Problem(files.env, f"edge.frontend_aliases[{i}]", alias,
+                          f"not covered by the certificate's names ({names})",
+                          f"use {edge.domain} or a single label under it")
+    if not edge.covers(edge.api_name):
+        yield Problem(files.env, "edge.api_name", edge.api_name,
+                      f"not covered by the certificate's names ({names})",
+                      f"use a single label under {edge.domain}, e.g. api.{edge.domain}")
+
+
 RULES: tuple[Rule, ...] = (
     fargate_sizes,
     task_counts,
@@ -230,6 +244,7 @@ RULES: tuple[Rule, ...] = (
     azs_in_region,
     connection_budget_holds,
     data_tier,
+    edge_names,
     emulator_isolation,
 )
 

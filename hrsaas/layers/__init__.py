@@ -10,12 +10,13 @@ from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
 from .cache import CacheOutputs, CacheStack
 from .data import DataOutputs, DataStack
+from .edge import EdgeOutputs, EdgeStack
 from .messaging import MessagingOutputs, MessagingStack
 from .network import NetworkOutputs, NetworkStack
 from .registry import RegistryOutputs, RegistryStack
 from .security import SecurityOutputs, SecurityStack
 
-LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry")
+LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry", "edge")
 
 
 def prevent_destroy_of_stateful(stack: LayerStack) -> None:
@@ -34,7 +35,9 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     cache = CacheStack(app, env, network=network, security=security)
     messaging = MessagingStack(app, env, security=security)
     registry = RegistryStack(app, env)
-    stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging, registry]
+    edge = EdgeStack(app, env, security=security)
+    stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging, registry,
+                                edge]
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
@@ -58,6 +61,8 @@ __all__ = [
     "CacheStack",
     "DataOutputs",
     "DataStack",
+    "EdgeOutputs",
+    "EdgeStack",
     "LayerStack",
     "MessagingOutputs",
     "MessagingStack",

@@ -23,6 +23,7 @@ KEYS = {
     "secrets": ("Secrets Manager secrets", ("secretsmanager",)),
     "cache": ("ElastiCache Redis at rest", ("elasticache",)),
     "messaging": ("SNS topics and SQS queues", ("sns", "sqs")),
+    "files": ("the file-storage bucket", ("s3",)),
 }
 # Services that use a key themselves, not on a caller's behalf: SNS encrypts what it delivers
 # to the encrypted queues.
@@ -36,6 +37,7 @@ class SecurityOutputs(LayerOutputs):
     secrets_kms_key_arn: str | None = output("CMK for Secrets Manager (customer_managed_keys)")
     cache_kms_key_arn: str | None = output("CMK for ElastiCache (customer_managed_keys)")
     messaging_kms_key_arn: str | None = output("CMK for SNS and SQS (customer_managed_keys)")
+    files_kms_key_arn: str | None = output("CMK for the file bucket (customer_managed_keys)")
     db_secret_arn: str = output("hr-saas/db: username, password")
     db_secret_generation: float = output("generation of hr-saas/db's values (password_wo_version)")
     redis_secret_arn: str = output("hr-saas/redis: password (the Redis AUTH token)")
@@ -104,6 +106,7 @@ class SecurityStack(LayerStack):
             secrets_kms_key_arn=keys["secrets"],
             cache_kms_key_arn=keys["cache"],
             messaging_kms_key_arn=keys["messaging"],
+            files_kms_key_arn=keys["files"],
             db_secret_arn=db.arn,
             db_secret_generation=db.generation,
             redis_secret_arn=redis.arn,

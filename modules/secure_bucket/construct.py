@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from hrsaas.tf import Construct, aws
@@ -21,6 +23,13 @@ class SecureBucketProps(BaseModel):
     """Default: a bucket with objects is never deleted by Terraform."""
     extra_policy_statements: tuple[dict, ...] = ()
     """IAM policy-document statements added to the TLS-only bucket policy."""
+    object_ownership: Literal["BucketOwnerEnforced", "BucketOwnerPreferred"] = (
+        "BucketOwnerEnforced")
+    """ACLs off. ``BucketOwnerPreferred`` only for log buckets written through ACLs
+    (CloudFront standard logging)."""
+    access_log_bucket: str | None = None
+    """Bucket receiving S3 server access logs (under ``s3/<this bucket>/``); None = none (the
+    log bucket itself: logging it into itself would loop)."""
     deny_insecure_transport: bool = True
     """The TLS-only deny. Off only on the emulator, where moto ignores the condition and the
     statement denies every request (hrsaas/layers/emulator.py)."""
@@ -63,7 +72,7 @@ class SecureBucket(Construct):
              dict(block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
                   restrict_public_buckets=True)),
             (aws.s3_bucket_ownership_controls.S3BucketOwnershipControls, "ownership",
-             dict(rule={"object_ownership": "BucketOwnerEnforced"})),
+             dict(rule={"object_ownership": props.object_ownership})),
             (aws.s3_bucket_versioning.S3BucketVersioningA, "versioning",
              dict(versioning_configuration={
                  "status": "Enabled" if props.versioning else "Suspended"})),
@@ -91,6 +100,10 @@ class SecureBucket(Construct):
                 self, "policy-document", statement=statements)
             parts.append((aws.s3_bucket_policy.S3BucketPolicy, "policy",
                           dict(policy=document.json)))
+        if props.access_log_bucket is not None:
+            parts.append((aws.s3_bucket_logging.S3BucketLoggingA, "access-logs",
+                          dict(target_bucket=props.access_log_bucket,
+                               target_prefix=f"s3/{props.bucket_name}/")))
         # S3 rejects concurrent configuration calls on one bucket (OperationAborted on AWS,
         # garbled requests on the emulator), so each part waits for the one before it.
         previous = self.bucket

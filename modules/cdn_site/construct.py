@@ -1,0 +1,147 @@
+"""The SPA frontend (guide §9): a private S3 bucket served only through CloudFront.
+
+Origin access **control** (OAC) replaces the guide's origin access identity (OAI): AWS has
+deprecated OAI, OAC signs requests with SigV4, works with SSE-KMS and all regions, and the
+bucket policy names the one distribution (``AWS:SourceArn``) instead of an identity.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from hrsaas.tf import Construct, aws
+from modules.secure_bucket import SecureBucket, SecureBucketProps
+
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # AWS managed cache policy
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"   # AWS managed SecurityHeadersPolicy
+WAF_MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet",
+                           "AWSManagedRulesKnownBadInputsRuleSet",
+                           "AWSManagedRulesAmazonIpReputationList")
+
+
+class CdnSiteProps(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    bucket_name: str
+    """The guide's ``hr-saas-frontend-{env}``."""
+    log_bucket_name: str
+    aliases: tuple[str, ...]
+    certificate_arn: str
+    """A validated us-east-1 certificate covering every alias."""
+    price_class: str = "PriceClass_200"
+    minimum_tls: str = "TLSv1.2_2021"
+    waf: bool = False
+    waf_log_retention_days: int = 365
+    us_east_1: object | None = None
+    """The us-east-1 provider (WAF for CloudFront lives there)."""
+    name: str
+    region: str
+    account_id: str
+    force_destroy: bool = False
+    deny_insecure_transport: bool = True
+
+
+class CdnSite(Construct):
+    def __init__(self, scope: Construct, id_: str, props: CdnSiteProps):
+        super().__init__(scope, id_)
+        # CloudFront standard logging writes through ACLs: the one bucket that keeps them on.
+        self.logs = SecureBucket(self, "logs", SecureBucketProps(
+            bucket_name=props.log_bucket_name, sse_s3=True,
+            object_ownership="BucketOwnerPreferred", force_destroy=props.force_destroy,
+            deny_insecure_transport=props.deny_insecure_transport,
+            noncurrent_version_retention_days=30,
+            extra_policy_statements=({
+                "sid": "S3ServerAccessLogs",
+                "actions": ["s3:PutObject"],
+                "principals": [{"type": "Service", "identifiers": ["logging.s3.amazonaws.com"]}],
+                "resources": [f"arn:aws:s3:::{props.log_bucket_name}/s3/*"],
+                "condition": [{"test": "StringEquals", "variable": "aws:SourceAccount",
+                               "values": [props.account_id]}],
+            },),
+        ))
+        self.oac = aws.cloudfront_origin_access_control.CloudfrontOriginAccessControl(
+            self, "oac", name=props.bucket_name, origin_access_control_origin_type="s3",
+            signing_behavior="always", signing_protocol="sigv4",
+            description="CloudFront reads the frontend bucket (SigV4)",
+        )
+        web_acl = None
+        if props.waf:
+            web_acl = self._web_acl(props)
+        origin_id = "frontend-s3"
+        self.distribution = aws.cloudfront_distribution.CloudfrontDistribution(
+            self, "distribution",
+            enabled=True, is_ipv6_enabled=True, http_version="http2and3",
+            comment=f"{props.name} frontend", default_root_object="index.html",
+            aliases=list(props.aliases), price_class=props.price_class,
+            origin=[aws.cloudfront_distribution.CloudfrontDistributionOrigin(
+                # The bucket's regional name is known before the bucket exists: the bucket
+                # policy below then names this distribution without a dependency cycle.
+                origin_id=origin_id,
+                domain_name=f"{props.bucket_name}.s3.{props.region}.amazonaws.com",
+                origin_access_control_id=self.oac.id)],
+            default_cache_behavior={
+                "target_origin_id": origin_id,
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD", "OPTIONS"],
+                "cached_methods": ["GET", "HEAD"],
+                "compress": True,
+                "cache_policy_id": CACHING_OPTIMIZED,
+                "response_headers_policy_id": SECURITY_HEADERS,
+            },
+            # SPA routing: S3 answers 403 (not 404) for a missing key under OAC.
+            custom_error_response=[
+                aws.cloudfront_distribution.CloudfrontDistributionCustomErrorResponse(
+                    error_code=code, response_code=200, response_page_path="/index.html",
+                    error_caching_min_ttl=10) for code in (403, 404)],
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate={"acm_certificate_arn": props.certificate_arn,
+                                "ssl_support_method": "sni-only",
+                                "minimum_protocol_version": props.minimum_tls},
+            logging_config={"bucket": self.logs.bucket.bucket_domain_name,
+                            "prefix": "cloudfront/", "include_cookies": False},
+            web_acl_id=web_acl.arn if web_acl is not None else None,
+            tags={"Name": f"{props.name}-frontend"},
+        )
+        self.bucket = SecureBucket(self, "bucket", SecureBucketProps(
+            bucket_name=props.bucket_name, sse_s3=True, force_destroy=props.force_destroy,
+            deny_insecure_transport=props.deny_insecure_transport,
+            access_log_bucket=self.logs.name,
+            extra_policy_statements=({
+                "sid": "CloudFrontReadsThroughOAC",
+                "actions": ["s3:GetObject"],
+                "principals": [{"type": "Service", "identifiers": ["cloudfront.amazonaws.com"]}],
+                "resources": [f"arn:aws:s3:::{props.bucket_name}/*"],
+                "condition": [{"test": "StringEquals", "variable": "AWS:SourceArn",
+                               "values": [self.distribution.arn]}],
+            },),
+        ))
+        self.domain_name = self.distribution.domain_name
+        self.hosted_zone_id = self.distribution.hosted_zone_id
+
+    def _web_acl(self, props: CdnSiteProps):
+        extra = {"provider": props.us_east_1} if props.us_east_1 is not None else {}
+        acl = aws.wafv2_web_acl.Wafv2WebAcl(
+            self, "waf", name=f"{props.name}-frontend", scope="CLOUDFRONT",
+            default_action={"allow": {}},
+            visibility_config={"cloudwatch_metrics_enabled": True,
+                               "metric_name": f"{props.name}-frontend",
+                               "sampled_requests_enabled": True},
+            **extra,
+        )
+        # Nested rule blocks are written in Terraform's own schema (a raw override): jsii would
+        # drop the multi-word keys of plain dicts nested in lists.
+        acl.add_override("rule", [{
+            "name": group, "priority": index,
+            "override_action": {"none": {}},
+            "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+            "visibility_config": {"cloudwatch_metrics_enabled": True, "metric_name": group,
+                                  "sampled_requests_enabled": True},
+        } for index, group in enumerate(WAF_MANAGED_RULE_GROUPS)])
+        # WAF logs must go to a log group named aws-waf-logs-*, in the WAF's region.
+        log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "waf-logs", name=f"aws-waf-logs-{props.name}-frontend",
+            retention_in_days=props.waf_log_retention_days, **extra)
+        aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
+            self, "waf-logging", resource_arn=acl.arn,
+            log_destination_configs=[log_group.arn], **extra)
+        return acl

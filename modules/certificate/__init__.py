@@ -1,0 +1,3 @@
+from .construct import Certificate, CertificateProps
+
+__all__ = ["Certificate", "CertificateProps"]
