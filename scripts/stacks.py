@@ -286,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["deploy", "destroy", "plan", "outputs"])
     parser.add_argument("--env", default=os.environ.get("ENV", "local"))
     parser.add_argument("--no-synth", action="store_true", help="use the existing cdktf.out")
+    parser.add_argument("--outdir", type=Path, default=OUTDIR, help="the synthesized cdktf.out")
     parser.add_argument("--auto-approve", action="store_true",
                         help="real environments: apply/destroy without the interactive prompt")
     parser.add_argument("--confirm", default=os.environ.get("CONFIRM") or None,
@@ -301,10 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stopped before anything ran: {problem}", file=sys.stderr)
         return 2
     if not args.no_synth:
-        synth([env.name])
+        synth([env.name], args.outdir)
     if env.is_emulated and args.action in ("deploy", "destroy", "plan"):
         ensure_emulator(env.name)
-    runner = Runner(env.name, auto_approve=args.auto_approve)
+    runner = Runner(env.name, args.outdir, auto_approve=args.auto_approve)
     try:
         if args.action == "deploy":
             outputs = runner.deploy()
@@ -315,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             runner.plan()
             print(f"plans written to {PLANS / env.name}/")
         else:
-            for stack in stack_order(env.name):
+            for stack in stack_order(env.name, args.outdir):
                 runner.init(stack, [])
                 print(stack, runner.run(stack, "output", "output", "-json").stdout)
     except StackFailed as exc:

@@ -85,6 +85,9 @@ def test_dependency_order_in_the_manifest(synth_dir):
         for layer in ("data", "cache"):
             assert sorted(manifest[f"{env}-{layer}"]["dependencies"]) == [
                 f"{env}-bootstrap", f"{env}-network", f"{env}-security"]
+        for layer in ("messaging", "registry", "edge"):
+            assert sorted(manifest[f"{env}-{layer}"]["dependencies"]) == [
+                f"{env}-bootstrap", f"{env}-security"]
 
 
 @pytest.mark.parametrize("env_name", ["mvp", "prod"])

@@ -41,9 +41,10 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
-    # Flow logs use security's log key where the env has customer-managed keys; keep one layer
-    # order in every environment.
-    network.add_dependency(security)
+    # Layers read security's keys where the environment has customer-managed keys: keep one
+    # layer order in every environment, so a failed security layer stops them everywhere.
+    for stack in stacks[2:]:
+        stack.add_dependency(security)
     if env.capabilities.protect_stateful:
         for stack in stacks:
             prevent_destroy_of_stateful(stack)

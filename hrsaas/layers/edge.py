@@ -79,7 +79,7 @@ class EdgeStack(LayerStack):
             bucket_name=self.names.env_suffixed("files"),
             kms_key_arn=files_key, force_destroy=env.is_emulated,
             noncurrent_version_retention_days=edge.file_version_retention_days,
-            deny_insecure_transport=tls, access_log_bucket=site.logs.name,
+            deny_insecure_transport=tls, access_log_bucket=site.logs.name_when_ready,
         ))
         self.outputs = EdgeOutputs(
             zone_id=zone_id,

@@ -105,7 +105,7 @@ class CdnSite(Construct):
         self.bucket = SecureBucket(self, "bucket", SecureBucketProps(
             bucket_name=props.bucket_name, sse_s3=True, force_destroy=props.force_destroy,
             deny_insecure_transport=props.deny_insecure_transport,
-            access_log_bucket=self.logs.name,
+            access_log_bucket=self.logs.name_when_ready,
             extra_policy_statements=({
                 "sid": "CloudFrontReadsThroughOAC",
                 "actions": ["s3:GetObject"],

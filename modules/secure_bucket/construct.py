@@ -28,8 +28,8 @@ class SecureBucketProps(BaseModel):
     """ACLs off. ``BucketOwnerPreferred`` only for log buckets written through ACLs
     (CloudFront standard logging)."""
     access_log_bucket: str | None = None
-    """Bucket receiving S3 server access logs (under ``s3/<this bucket>/``); None = none (the
-    log bucket itself: logging it into itself would loop)."""
+    """Bucket receiving S3 server access logs (under ``s3/``; each record names its bucket);
+    None = none (the log bucket itself: logging it into itself would loop)."""
     deny_insecure_transport: bool = True
     """The TLS-only deny. Off only on the emulator, where moto ignores the condition and the
     statement denies every request (hrsaas/layers/emulator.py)."""
@@ -103,7 +103,7 @@ class SecureBucket(Construct):
         if props.access_log_bucket is not None:
             parts.append((aws.s3_bucket_logging.S3BucketLoggingA, "access-logs",
                           dict(target_bucket=props.access_log_bucket,
-                               target_prefix=f"s3/{props.bucket_name}/")))
+                               target_prefix="s3/")))
         # S3 rejects concurrent configuration calls on one bucket (OperationAborted on AWS,
         # garbled requests on the emulator), so each part waits for the one before it.
         previous = self.bucket
@@ -111,3 +111,6 @@ class SecureBucket(Construct):
             previous = cls(self, id_part, bucket=bucket_id, depends_on=[previous], **args)
         self.arn = self.bucket.arn
         self.name = self.bucket.bucket
+        # The name, through the last configuration part: whoever uses it (e.g. as an access-log
+        # target, which S3 checks against the policy) waits until the bucket is fully set up.
+        self.name_when_ready = previous.bucket
