@@ -1,0 +1,40 @@
+"""`make setup` stops with a clear message — what is missing and how to provide it — when
+terraform or the provider mirror is absent, before writing anything."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from scripts.toolenv import ROOT
+
+
+def run_setup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(ROOT / "scripts" / "setup.sh")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_missing_terraform_is_named_with_the_fix(tmp_path: Path):
+    # A PATH with bash and the basics but no terraform.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "cat", "sed", "sha256sum", "cut", "mkdir", "dirname", "find", "head"):
+        for folder in ("/usr/bin", "/bin"):
+            if (Path(folder) / tool).exists():
+                (bin_dir / tool).symlink_to(Path(folder) / tool)
+                break
+    result = run_setup({**os.environ, "PATH": str(bin_dir)})
+    assert result.returncode == 1
+    assert "terraform is not on PATH" in result.stderr and "Install Terraform" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_provider_mirror_is_named_with_the_fix(tmp_path: Path):
+    before = (ROOT / ".terraformrc").read_text() if (ROOT / ".terraformrc").exists() else None
+    result = run_setup({**os.environ, "HRSAAS_TF_MIRROR": str(tmp_path / "no-mirror")})
+    assert result.returncode == 1
+    assert "provider mirror with hashicorp/aws 5.100.0 was not found" in result.stderr
+    assert "HRSAAS_TF_MIRROR" in result.stderr
+    after = (ROOT / ".terraformrc").read_text() if (ROOT / ".terraformrc").exists() else None
+    assert after == before, "a failed set-up must not rewrite the terraform CLI config"
