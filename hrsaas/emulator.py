@@ -29,6 +29,8 @@ EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
 PLAN_ONLY_LAYERS: dict[str, str] = {
     "cache": "moto has no ElastiCache parameter groups, leaves replication groups tainted "
              "(its member-cluster read 404s) and cannot delete cache subnet groups",
+    "scaling": "moto's Application Auto Scaling has no tagging API: the provider's "
+               "ListTagsForResource after creating a scalable target gets an HTTP 500",
 }
 
 

@@ -49,3 +49,11 @@ class Names:
     def env_suffixed(self, *parts: str) -> str:
         """``hr-saas-<parts…>-<env>``: the guide's pattern for global names (S3 buckets)."""
         return "-".join((self.project, *parts, self.env))
+
+    def image_parameter(self, service_name: str) -> str:
+        """SSM parameter holding the image a service runs (docs/images.md: CI writes it)."""
+        return f"/{self.project}/{self.env}/images/{service_name}"
+
+    def cluster(self, override: str | None = None) -> str:
+        """The ECS cluster: the environment's ``ecs_cluster_name`` or ``<project>-<env>``."""
+        return override or self.resource()

@@ -102,6 +102,11 @@ CATALOG_EDITS = [
      "services.recruitment.port", "outside sg-ecs' ingress range 8081-8093"),
     ("unknown topic", 'subscribes = ["employee-affiliation-changed"]',
      'subscribes = ["no-such-topic"]', "services.organization.subscribes", "unknown topic"),
+    ("more paths than an ALB rule matches", 'paths = ["/api/v1/auth/*"]',
+     'paths = ["/a/*", "/b/*", "/c/*", "/d/*", "/e/*", "/f/*"]', "services.auth.paths",
+     "an ALB listener rule matches at most 5"),
+    ("bad target group name", 'target_group = "tg-org"', 'target_group = "tg_org!"',
+     "services.organization.target_group", "not a valid target group name"),
     ("unknown field", "file_bucket = true", "file_bucket = true\nbucket_for_files = 1",
      "services.file.bucket_for_files", "Extra inputs are not permitted"),
 ]
@@ -171,6 +176,10 @@ ENV_FILES = [
     ("messaging DLQ shorter than queue", 'extends = "mvp"\n[messaging]\n'
      "dlq_retention_seconds = 60\n", "messaging.dlq_retention_seconds",
      "not longer than the queues' retention"),
+    ("autoscaling target above 95 %", 'extends = "mvp"\n[compute]\ncpu_target_percent = 150\n',
+     "compute.cpu_target_percent", "less than or equal to 95"),
+    ("TLS policy that is not an ELB policy", 'extends = "mvp"\n[compute]\n'
+     'tls_policy = "TLSv1.0"\n', "compute.tls_policy", "String should match pattern"),
     ("misspelled key", 'extends = "mvp"\n[database]\nmax_conections = 300\n',
      "database.max_conections", "Extra inputs are not permitted"),
     ("invalid TOML", 'extends = "mvp"\n[database\n', "(syntax)", "not valid TOML"),

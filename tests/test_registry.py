@@ -30,4 +30,4 @@ def test_repositories(stack, env):
         assert rules["tagged"]["selection"]["countType"] == "imageCountMoreThan"
         assert rules["tagged"]["selection"]["countNumber"] == 10
         assert all(r["action"] == {"type": "expire"} for r in rules.values())
-    assert set(s.json["output"]) == {"repository_urls", "repository_arns"}
+    assert set(s.json["output"]) == {"repository_urls", "repository_arns", "image_parameters"}

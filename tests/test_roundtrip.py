@@ -32,8 +32,9 @@ def deployed(runner):
 
 
 APPLIED = ["local-bootstrap", "local-security", "local-network", "local-data",
-           "local-edge", "local-messaging", "local-registry"]
-PLANNED_ONLY = ["local-cache"]  # hrsaas/emulator.py PLAN_ONLY_LAYERS: moto cannot apply it
+           "local-edge", "local-messaging", "local-registry", "local-compute"]
+# hrsaas/emulator.py PLAN_ONLY_LAYERS: moto cannot apply them.
+PLANNED_ONLY = ["local-cache", "local-scaling"]
 
 
 def test_deploy_applies_every_layer_in_order(deployed, moto, state_dir):
@@ -56,6 +57,50 @@ def test_deploy_applies_every_layer_in_order(deployed, moto, state_dir):
     keys = {o["Key"] for o in client(moto, "s3").list_objects_v2(Bucket=bucket)["Contents"]}
     assert {"local/security/terraform.tfstate", "local/network/terraform.tfstate"} <= keys
     assert not any(k.endswith(".tflock") for k in keys), "locks are released after apply"
+
+
+def test_the_services_run_behind_the_alb(deployed, moto):
+    out = deployed["local-compute"]
+    ecs = client(moto, "ecs")
+    cluster = out["cluster_name"]
+    assert cluster == "hr-saas-local"
+    arns = ecs.list_services(cluster=cluster)["serviceArns"]
+    services = ecs.describe_services(cluster=cluster, services=arns)["services"]
+    # mvp's selection: deploy stages 1–4, one task each.
+    assert sorted(s["serviceName"] for s in services) == sorted(out["service_names"]) == sorted(
+        f"{n}-service" for n in ("auth", "tenant", "mdm", "organization", "employee",
+                                 "attendance", "approval"))
+    [db] = client(moto, "rds").describe_db_instances()["DBInstances"]
+    parameters = {p["Name"]: p["Value"] for p in client(moto, "ssm").get_parameters_by_path(
+        Path="/hr-saas/local/images/", Recursive=True)["Parameters"]}
+    assert len(parameters) == 12
+    for svc in services:
+        assert svc["desiredCount"] == 1
+        task = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])
+        [container] = task["taskDefinition"]["containerDefinitions"]
+        env = {e["name"]: e["value"] for e in container["environment"]}
+        # Real values from the other layers' applied state, not placeholders.
+        assert env["DB_HOST"] == db["Endpoint"]["Address"]
+        assert container["image"] == parameters[f"/hr-saas/local/images/{svc['serviceName']}"]
+        assert {s["name"] for s in container["secrets"]} == {
+            "DB_USERNAME", "DB_PASSWORD", "REDIS_PASSWORD", "JWT_SECRET", "ENCRYPTION_KEY"}
+    elb = client(moto, "elbv2")
+    [alb] = elb.describe_load_balancers()["LoadBalancers"]
+    assert alb["DNSName"] == out["alb_dns_name"] and alb["Scheme"] == "internet-facing"
+    listeners = elb.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
+    assert sorted(x["Port"] for x in listeners) == [80, 443]
+    https = next(x for x in listeners if x["Port"] == 443)
+    rules = elb.describe_rules(ListenerArn=https["ListenerArn"])["Rules"]
+    assert len([r for r in rules if not r["IsDefault"]]) == 7
+    groups = {g["TargetGroupName"] for g in elb.describe_target_groups()["TargetGroups"]}
+    assert groups == {"tg-auth", "tg-tenant", "tg-mdm", "tg-org", "tg-employee",
+                      "tg-attendance", "tg-approval"}
+    zone = deployed["local-edge"]["zone_id"]
+    records = client(moto, "route53").list_resource_record_sets(HostedZoneId=zone)
+    [api] = [r for r in records["ResourceRecordSets"]
+             if r["Name"].rstrip(".") == "api.hr.example.com"]
+    assert api["Type"] == "A" and api["AliasTarget"]["DNSName"].rstrip(".").endswith(
+        alb["DNSName"])
 
 
 def test_replan_shows_no_changes_and_saves_plans(deployed, runner, tmp_path_factory):
@@ -185,6 +230,12 @@ def test_destroy_leaves_nothing(deployed, runner, moto):
     assert client(moto, "sns").list_topics()["Topics"] == []
     assert client(moto, "sqs").list_queues().get("QueueUrls", []) == []
     assert client(moto, "ecr").describe_repositories()["repositories"] == []
+    assert client(moto, "elbv2").describe_load_balancers()["LoadBalancers"] == []
+    assert client(moto, "elbv2").describe_target_groups()["TargetGroups"] == []
+    ecs = client(moto, "ecs")
+    clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
+    assert [c["clusterName"] for c in clusters if c["status"] == "ACTIVE"] == []
+    assert client(moto, "ssm").describe_parameters()["Parameters"] == []
     assert client(moto, "route53").list_hosted_zones()["HostedZones"] == []
     assert client(moto, "acm").list_certificates()["CertificateSummaryList"] == []
     assert client(moto, "cloudfront").list_distributions()["DistributionList"].get(

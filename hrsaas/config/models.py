@@ -69,8 +69,31 @@ class Service(Frozen):
         return paths
 
 
+class ContainerHealthCheck(Frozen):
+    """The Dockerfile's HEALTHCHECK (guide §4), repeated in the task definition."""
+
+    interval_seconds: int = Field(30, ge=5, le=300)
+    timeout_seconds: int = Field(10, ge=2, le=60)
+    start_period_seconds: int = Field(60, ge=0, le=300)
+    retries: int = Field(3, ge=1, le=10)
+
+
+class TargetHealthCheck(Frozen):
+    """The ALB target-group health check (guide §7)."""
+
+    healthy_threshold: int = Field(3, ge=2, le=10)
+    unhealthy_threshold: int = Field(2, ge=2, le=10)
+    timeout_seconds: int = Field(10, ge=2, le=120)
+    interval_seconds: int = Field(30, ge=5, le=300)
+    matcher: str = Field("200", pattern=r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
+
+
 class Catalog(Frozen):
     hikari_default_pool: int = Field(10, ge=1)
+    health_path: str = Field("/actuator/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    java_opts: str = Field(min_length=1, description="JAVA_OPTS of every service (guide §4)")
+    container_health_check: ContainerHealthCheck = ContainerHealthCheck()
+    target_health_check: TargetHealthCheck = TargetHealthCheck()
     topics: tuple[str, ...]
     services: dict[str, Service]
 
@@ -84,6 +107,26 @@ class ServiceSelection(Frozen):
     max_stage: int = Field(6, ge=1, le=6, description="run the services of stages 1..max_stage")
     task_count: TaskCount | None = Field(None, description="override every service's min/max")
     deployment_maximum_percent: int = Field(200, ge=100, le=400)
+
+
+class Compute(Frozen):
+    """ECS cluster, services and the ALB (guide §4, §7, §15)."""
+
+    tls_policy: str = Field("ELBSecurityPolicy-TLS13-1-2-2021-06",
+                            pattern=r"^ELBSecurityPolicy-(TLS13|FS|TLS)-[A-Za-z0-9-]+$",
+                            description="the HTTPS listener's policy: TLS 1.3 and 1.2 only")
+    container_insights: Literal["enabled", "enhanced"] = "enabled"
+    health_check_grace_seconds: int = Field(120, ge=0, le=2147483647,
+                                            description="JVM start-up before the ALB counts")
+    wait_for_steady_state: bool = Field(
+        True, description="apply waits for each stage's services to be stable before the next "
+        "stage (guide §14 order)")
+    cpu_target_percent: int = Field(70, ge=10, le=95)
+    memory_target_percent: int = Field(80, ge=10, le=95)
+    scale_out_cooldown_seconds: int = Field(60, ge=0, le=3600)
+    scale_in_cooldown_seconds: int = Field(300, ge=0, le=3600)
+    alb_idle_timeout_seconds: int = Field(60, ge=1, le=4000)
+    waf: bool = Field(False, description="a regional WAF (AWS managed rules) in front of the ALB")
 
 
 class Capabilities(Frozen):
@@ -255,6 +298,7 @@ class Environment(Frozen):
     messaging: Messaging = Messaging()
     edge: Edge
     logs: Logs = Logs()
+    compute: Compute = Compute()
     services: ServiceSelection = ServiceSelection()
     catalog: Catalog
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
@@ -66,6 +67,30 @@ def unique_routes(env: Environment, files: Files) -> Iterator[Problem]:
                 files.catalog, f"services.{names[1]}.{kind}", value,
                 f"{kind} {value!r} is claimed by {', '.join(names)}",
                 f"give each service its own {kind.replace('_', ' ')}",
+            )
+
+
+# An ALB listener rule matches at most five values across its conditions.
+MAX_PATHS_PER_RULE = 5
+TARGET_GROUP_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
+
+
+def alb_routing(env: Environment, files: Files) -> Iterator[Problem]:
+    for svc in env.catalog.services.values():
+        if len(svc.paths) > MAX_PATHS_PER_RULE:
+            yield Problem(
+                files.catalog, f"services.{svc.name}.paths", list(svc.paths),
+                f"{len(svc.paths)} path patterns, but an ALB listener rule matches at most "
+                f"{MAX_PATHS_PER_RULE}",
+                "use a wildcard that covers several paths (e.g. '/api/v1/x/*'), or at most "
+                f"{MAX_PATHS_PER_RULE} patterns",
+            )
+        name = svc.target_group_name
+        if not TARGET_GROUP_NAME.match(name) or name.startswith("internal-"):
+            yield Problem(
+                files.catalog, f"services.{svc.name}.target_group", name,
+                "not a valid target group name",
+                "use 1-32 letters, digits and hyphens, not starting or ending with a hyphen",
             )
 
 
@@ -238,6 +263,7 @@ RULES: tuple[Rule, ...] = (
     fargate_sizes,
     task_counts,
     unique_routes,
+    alb_routing,
     ports_in_app_range,
     topics_known,
     subnets,

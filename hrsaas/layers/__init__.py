@@ -9,14 +9,17 @@ from ..tf import App
 from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
 from .cache import CacheOutputs, CacheStack
+from .compute import ComputeOutputs, ComputeStack
 from .data import DataOutputs, DataStack
 from .edge import EdgeOutputs, EdgeStack
 from .messaging import MessagingOutputs, MessagingStack
 from .network import NetworkOutputs, NetworkStack
 from .registry import RegistryOutputs, RegistryStack
+from .scaling import ScalingStack
 from .security import SecurityOutputs, SecurityStack
 
-LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry", "edge")
+LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry", "edge",
+          "compute", "scaling")
 
 
 def prevent_destroy_of_stateful(stack: LayerStack) -> None:
@@ -36,8 +39,11 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     messaging = MessagingStack(app, env, security=security)
     registry = RegistryStack(app, env)
     edge = EdgeStack(app, env, security=security)
+    compute = ComputeStack(app, env, network=network, security=security, data=data, cache=cache,
+                           messaging=messaging, registry=registry, edge=edge)
+    scaling = ScalingStack(app, env, compute=compute)
     stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging, registry,
-                                edge]
+                                edge, compute, scaling]
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
@@ -60,6 +66,8 @@ __all__ = [
     "BootstrapStack",
     "CacheOutputs",
     "CacheStack",
+    "ComputeOutputs",
+    "ComputeStack",
     "DataOutputs",
     "DataStack",
     "EdgeOutputs",
@@ -71,6 +79,7 @@ __all__ = [
     "NetworkStack",
     "RegistryOutputs",
     "RegistryStack",
+    "ScalingStack",
     "SecurityOutputs",
     "SecurityStack",
     "backend_config",

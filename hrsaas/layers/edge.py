@@ -33,6 +33,34 @@ class EdgeOutputs(LayerOutputs):
     log_bucket_name: str = output("access-log bucket (CloudFront; the ALB's too)")
 
 
+# Elastic Load Balancing's log-delivery account per region (regions opened before August 2022;
+# newer regions deliver as the service principal below).
+ELB_LOG_ACCOUNTS = {
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-1": "582318560864",
+    "us-east-1": "127311923021",
+    "us-west-2": "797873946194",
+    "eu-central-1": "054676820928",
+}
+ALB_LOG_PREFIX = "alb"
+
+
+def alb_log_writer(region: str, account_id: str, bucket: str) -> dict:
+    """The statement that lets the region's ALBs write access logs under ``alb/``."""
+    if region in ELB_LOG_ACCOUNTS:
+        principal = {"type": "AWS",
+                     "identifiers": [f"arn:aws:iam::{ELB_LOG_ACCOUNTS[region]}:root"]}
+    else:
+        principal = {"type": "Service",
+                     "identifiers": ["logdelivery.elasticloadbalancing.amazonaws.com"]}
+    return {
+        "sid": "AlbAccessLogs",
+        "actions": ["s3:PutObject"],
+        "principals": [principal],
+        "resources": [f"arn:aws:s3:::{bucket}/{ALB_LOG_PREFIX}/AWSLogs/{account_id}/*"],
+    }
+
+
 class EdgeStack(LayerStack):
     layer = "edge"
 
@@ -67,6 +95,8 @@ class EdgeStack(LayerStack):
             aliases=edge.frontend_aliases, certificate_arn=cloudfront_cert.arn,
             price_class=edge.price_class, minimum_tls=edge.minimum_tls, waf=edge.waf,
             us_east_1=us_east_1, force_destroy=env.is_emulated, deny_insecure_transport=tls,
+            log_writers=(alb_log_writer(env.region, env.account_id,
+                                        self.names.env_suffixed("logs")),),
         ))
         for alias in edge.frontend_aliases:
             for record_type in ("A", "AAAA"):

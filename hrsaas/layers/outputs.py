@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Self, get_type_hints
 
+from ..emulator import PLAN_ONLY_LAYERS
 from ..tf import DataTerraformRemoteStateS3, TerraformOutput
 from .base import LayerStack, backend_config
 
@@ -32,10 +33,17 @@ class LayerOutputs:
              fields: tuple[str, ...] | None = None) -> Self:
         """Read the producer's outputs (all, or only ``fields``) in the consumer stack."""
         consumer.add_dependency(producer)
+        hints = get_type_hints(cls)
+        if producer.env.is_emulated and producer.layer in PLAN_ONLY_LAYERS:
+            # The emulator only plans this layer, so its state never exists (and Terraform's
+            # remote-state read fails on a missing state, defaults or not): consumers get typed
+            # placeholders that can never be mistaken for real values.
+            return cls(**{f.name: (_placeholder(hints[f.name], producer.layer, f.name)
+                                   if fields is None or f.name in fields else None)
+                          for f in dataclasses.fields(cls)})
         remote = DataTerraformRemoteStateS3(
             consumer, f"remote-{producer.layer}", **backend_config(producer.env, producer.layer)
         )
-        hints = get_type_hints(cls)
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
             if fields is not None and field.name not in fields:
@@ -51,6 +59,17 @@ class LayerOutputs:
             else:
                 values[field.name] = remote.get_string(field.name)
         return cls(**values)
+
+
+def _placeholder(kind: Any, layer: str, field: str) -> Any:
+    text = str(kind)
+    if "dict" in text:
+        return {}
+    if "list" in text:
+        return []
+    if "float" in text or "int" in text:
+        return 0
+    return f"{field.replace('_', '-')}.{layer}.plan-only.invalid"  # RFC 2606: never resolves
 
 
 def output(doc: str) -> Any:

@@ -11,12 +11,10 @@ from pydantic import BaseModel, ConfigDict
 
 from hrsaas.tf import Construct, aws
 from modules.secure_bucket import SecureBucket, SecureBucketProps
+from modules.web_acl import WebAcl, WebAclProps
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # AWS managed cache policy
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"   # AWS managed SecurityHeadersPolicy
-WAF_MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet",
-                           "AWSManagedRulesKnownBadInputsRuleSet",
-                           "AWSManagedRulesAmazonIpReputationList")
 
 
 class CdnSiteProps(BaseModel):
@@ -39,6 +37,8 @@ class CdnSiteProps(BaseModel):
     account_id: str
     force_destroy: bool = False
     deny_insecure_transport: bool = True
+    log_writers: tuple[dict, ...] = ()
+    """Further statements for the log bucket's policy (e.g. the ALB's log delivery)."""
 
 
 class CdnSite(Construct):
@@ -57,7 +57,7 @@ class CdnSite(Construct):
                 "resources": [f"arn:aws:s3:::{props.log_bucket_name}/s3/*"],
                 "condition": [{"test": "StringEquals", "variable": "aws:SourceAccount",
                                "values": [props.account_id]}],
-            },),
+            }, *props.log_writers),
         ))
         self.oac = aws.cloudfront_origin_access_control.CloudfrontOriginAccessControl(
             self, "oac", name=props.bucket_name, origin_access_control_origin_type="s3",
@@ -66,7 +66,9 @@ class CdnSite(Construct):
         )
         web_acl = None
         if props.waf:
-            web_acl = self._web_acl(props)
+            web_acl = WebAcl(self, "waf", WebAclProps(
+                name=f"{props.name}-frontend", scope="CLOUDFRONT", provider=props.us_east_1,
+                log_retention_days=props.waf_log_retention_days))
         origin_id = "frontend-s3"
         self.distribution = aws.cloudfront_distribution.CloudfrontDistribution(
             self, "distribution",
@@ -117,31 +119,3 @@ class CdnSite(Construct):
         ))
         self.domain_name = self.distribution.domain_name
         self.hosted_zone_id = self.distribution.hosted_zone_id
-
-    def _web_acl(self, props: CdnSiteProps):
-        extra = {"provider": props.us_east_1} if props.us_east_1 is not None else {}
-        acl = aws.wafv2_web_acl.Wafv2WebAcl(
-            self, "waf", name=f"{props.name}-frontend", scope="CLOUDFRONT",
-            default_action={"allow": {}},
-            visibility_config={"cloudwatch_metrics_enabled": True,
-                               "metric_name": f"{props.name}-frontend",
-                               "sampled_requests_enabled": True},
-            **extra,
-        )
-        # Nested rule blocks are written in Terraform's own schema (a raw override): jsii would
-        # drop the multi-word keys of plain dicts nested in lists.
-        acl.add_override("rule", [{
-            "name": group, "priority": index,
-            "override_action": {"none": {}},
-            "statement": {"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
-            "visibility_config": {"cloudwatch_metrics_enabled": True, "metric_name": group,
-                                  "sampled_requests_enabled": True},
-        } for index, group in enumerate(WAF_MANAGED_RULE_GROUPS)])
-        # WAF logs must go to a log group named aws-waf-logs-*, in the WAF's region.
-        log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "waf-logs", name=f"aws-waf-logs-{props.name}-frontend",
-            retention_in_days=props.waf_log_retention_days, **extra)
-        aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
-            self, "waf-logging", resource_arn=acl.arn,
-            log_destination_configs=[log_group.arn], **extra)
-        return acl

@@ -1,0 +1,216 @@
+"""compute: the ECS cluster, the API's ALB and the catalog's services (guide §4, §7, §14).
+
+Every service this environment runs (``Environment.deployed_services``) gets the same shape from
+its catalog row — nothing here is written once per service. The ALB's DNS name
+``api.<domain>`` goes into the edge layer's zone from here, because this layer owns the ALB.
+The services' autoscaling is the scaling layer's (hrsaas/layers/scaling.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from modules.alb import Alb, AlbProps
+from modules.ecs_cluster import EcsCluster, EcsClusterProps
+from modules.ecs_service import CapacityShare, EcsService, EcsServiceProps
+from modules.web_acl import WebAcl, WebAclProps
+
+from ..config import Environment, Service
+from ..tf import Construct, Fn, Token, aws
+from .base import LayerStack
+from .cache import CacheOutputs
+from .data import DataOutputs
+from .edge import ALB_LOG_PREFIX, EdgeOutputs
+from .messaging import MessagingOutputs
+from .network import NetworkOutputs
+from .outputs import LayerOutputs, output
+from .registry import RegistryOutputs
+from .security import SecurityOutputs
+
+# SPEC §4: the guide's priority decides where tasks run. High-priority services never run on
+# Spot; medium ones keep their first task on demand and spread the rest; low ones run on Spot.
+CAPACITY_BY_PRIORITY: dict[str, tuple[CapacityShare, ...]] = {
+    "high": (CapacityShare(provider="FARGATE", base=0, weight=1),),
+    "medium": (CapacityShare(provider="FARGATE", base=1, weight=1),
+               CapacityShare(provider="FARGATE_SPOT", base=0, weight=1)),
+    "low": (CapacityShare(provider="FARGATE_SPOT", base=0, weight=1),),
+}
+
+# Guide §4: the five secrets every task reads — variable → (secret, JSON key).
+SECRET_REFERENCES: dict[str, tuple[str, str]] = {
+    "DB_USERNAME": ("db", "username"),
+    "DB_PASSWORD": ("db", "password"),
+    "REDIS_PASSWORD": ("redis", "password"),
+    "JWT_SECRET": ("jwt", "secret"),
+    "ENCRYPTION_KEY": ("encryption", "key"),
+}
+
+FILE_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectVersion")
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeOutputs(LayerOutputs):
+    cluster_name: str = output("ECS cluster")
+    alb_arn_suffix: str = output("ALB ARN suffix (CloudWatch dimension)")
+    alb_dns_name: str = output("the ALB's DNS name")
+    api_url: str = output("https://<api_name>")
+    service_names: list[str] = output("the ECS services, in deploy-stage order")
+    target_group_arn_suffixes: dict[str, str] = output(
+        "service → target group ARN suffix (CloudWatch dimension)")
+
+
+def listener_priority(svc: Service) -> int:
+    """Stable per service whatever the env deploys: the port is unique in the catalog."""
+    return svc.port
+
+
+class ComputeStack(LayerStack):
+    layer = "compute"
+
+    def __init__(self, scope: Construct, env: Environment, *, network: LayerStack,
+                 security: LayerStack, data: LayerStack, cache: LayerStack,
+                 messaging: LayerStack, registry: LayerStack, edge: LayerStack):
+        super().__init__(scope, env)
+        cmk = env.capabilities.customer_managed_keys
+        services = env.deployed_services()
+        net = NetworkOutputs.read(self, network, (
+            "vpc_id", "public_subnet_ids", "private_app_subnet_ids", "alb_security_group_id",
+            "ecs_security_group_id"))
+        sec = SecurityOutputs.read(self, security, (
+            "db_secret_arn", "redis_secret_arn", "jwt_secret_arn", "encryption_secret_arn",
+            *(("secrets_kms_key_arn", "logs_kms_key_arn", "files_kms_key_arn") if cmk else ())))
+        db = DataOutputs.read(self, data, ("db_host",))
+        redis = CacheOutputs.read(self, cache, ("redis_host",))
+        grants = ([s for s in services if s.publishes or s.subscribes])
+        bus = MessagingOutputs.read(self, messaging, ("service_policies",)) if grants else None
+        images = RegistryOutputs.read(self, registry, ("repository_arns", "image_parameters"))
+        site = EdgeOutputs.read(self, edge, (
+            "zone_id", "regional_certificate_arn", "log_bucket_name", "file_bucket_name",
+            "file_bucket_arn"))
+
+        cluster_name = self.names.cluster(env.ecs_cluster_name)
+        cluster = EcsCluster(self, "cluster", EcsClusterProps(
+            name=cluster_name, container_insights=env.compute.container_insights))
+        alb = Alb(self, "alb", AlbProps(
+            name=self.names.resource(), subnet_ids=net.public_subnet_ids,
+            security_group_id=net.alb_security_group_id,
+            certificate_arn=site.regional_certificate_arn, tls_policy=env.compute.tls_policy,
+            access_log_bucket=site.log_bucket_name, access_log_prefix=ALB_LOG_PREFIX,
+            deletion_protection=env.capabilities.deletion_protection,
+            idle_timeout_seconds=env.compute.alb_idle_timeout_seconds))
+        if env.compute.waf:
+            WebAcl(self, "waf", WebAclProps(
+                name=f"{self.names.resource()}-api", scope="REGIONAL",
+                log_retention_days=env.logs.retention_days,
+                logs_kms_key_arn=sec.logs_kms_key_arn, associate_with=alb.arn))
+        # Guide §12: api.<domain> → the ALB. A only: the VPC (guide §3) is IPv4-only, so the ALB
+        # has no IPv6 address an AAAA alias could answer with.
+        aws.route53_record.Route53Record(
+            self, "api-A", zone_id=site.zone_id, name=env.edge.api_name, type="A",
+            alias={"name": alb.dns_name, "zone_id": alb.zone_id,
+                   "evaluate_target_health": True})
+
+        common_env = {
+            "SPRING_PROFILES_ACTIVE": "aws",
+            "DB_HOST": db.db_host,
+            "DB_PORT": str(env.network.database_port),
+            "REDIS_HOST": redis.redis_host,
+            "REDIS_PORT": str(env.network.cache_port),
+            "SPRING_DATA_REDIS_SSL_ENABLED": "true",
+            "AWS_REGION": env.region,
+            "JAVA_OPTS": env.catalog.java_opts,
+        }
+        secrets = {var: sec.value_from(secret, key)
+                   for var, (secret, key) in SECRET_REFERENCES.items()}
+        secret_arns = [getattr(sec, f"{name}_secret_arn")
+                       for name in sorted({s for s, _ in SECRET_REFERENCES.values()})]
+        health, target = env.catalog.container_health_check, env.catalog.target_health_check
+        compute = env.compute
+
+        deployed: dict[str, EcsService] = {}
+        previous_stage: list[EcsService] = []
+        for stage in sorted({s.stage for s in services}):
+            this_stage = []
+            for svc in (s for s in services if s.stage == stage):
+                extra_env, policies = {}, {}
+                if svc.publishes or svc.subscribes:
+                    policies["messaging"] = Token.as_string(
+                        Fn.lookup(bus.service_policies, svc.name))
+                if svc.file_bucket:
+                    extra_env["FILE_BUCKET"] = site.file_bucket_name
+                    policies["file-bucket"] = self._file_policy(
+                        site.file_bucket_arn, sec.files_kms_key_arn)
+                parameter = aws.data_aws_ssm_parameter.DataAwsSsmParameter(
+                    self, f"{svc.name}-image",
+                    name=Token.as_string(Fn.lookup(images.image_parameters, svc.name)))
+                service = EcsService(self, svc.name, EcsServiceProps(
+                    name=svc.service_name, iam_prefix=f"{self.names.resource()}-",
+                    account_id=env.account_id, region=env.region,
+                    cluster_arn=cluster.arn, cluster_name=cluster_name,
+                    cpu_units=svc.cpu_units, memory_mib=svc.memory_mib, port=svc.port,
+                    image=parameter.insecure_value,
+                    forbid_unreleased_image=not env.is_emulated,
+                    environment={**common_env, "SERVER_PORT": str(svc.port), **extra_env},
+                    secrets=secrets,
+                    health_path=env.catalog.health_path,
+                    health_interval_seconds=health.interval_seconds,
+                    health_timeout_seconds=health.timeout_seconds,
+                    health_start_period_seconds=health.start_period_seconds,
+                    health_retries=health.retries,
+                    log_group_name=f"/ecs/{cluster_name}/{svc.service_name}",
+                    log_retention_days=env.logs.retention_days,
+                    logs_kms_key_arn=sec.logs_kms_key_arn,
+                    repository_arn=Token.as_string(
+                        Fn.lookup(images.repository_arns, svc.name)),
+                    secret_arns=secret_arns,
+                    secrets_kms_key_arn=sec.secrets_kms_key_arn,
+                    task_policies=policies,
+                    vpc_id=net.vpc_id, subnet_ids=net.private_app_subnet_ids,
+                    security_group_id=net.ecs_security_group_id,
+                    listener_arn=alb.https_listener_arn,
+                    listener_priority=listener_priority(svc), paths=svc.paths,
+                    target_group_name=svc.target_group_name,
+                    healthy_threshold=target.healthy_threshold,
+                    unhealthy_threshold=target.unhealthy_threshold,
+                    target_timeout_seconds=target.timeout_seconds,
+                    target_interval_seconds=target.interval_seconds,
+                    health_matcher=target.matcher,
+                    min_tasks=svc.min_tasks,
+                    capacity=CAPACITY_BY_PRIORITY[svc.priority],
+                    deployment_maximum_percent=env.services.deployment_maximum_percent,
+                    health_check_grace_seconds=compute.health_check_grace_seconds,
+                    wait_for_steady_state=compute.wait_for_steady_state,
+                    # Guide §14: a stage starts after the previous one is up.
+                    after=[s.service for s in previous_stage],
+                    tags={"DeployStage": str(stage), "Priority": svc.priority},
+                ))
+                service.service.node.add_dependency(cluster.capacity_providers)
+                deployed[svc.name] = service
+                this_stage.append(service)
+            previous_stage = this_stage
+
+        self.services = deployed
+        self.outputs = ComputeOutputs(
+            cluster_name=cluster.name,
+            alb_arn_suffix=alb.lb.arn_suffix,
+            alb_dns_name=alb.dns_name,
+            api_url=f"https://{env.edge.api_name}",
+            service_names=[s.service_name for s in services],
+            target_group_arn_suffixes={n: s.target_group.arn_suffix
+                                       for n, s in deployed.items()},
+        ).export(self)
+
+    @staticmethod
+    def _file_policy(bucket_arn: str, kms_key_arn: str | None) -> str:
+        statements = [
+            {"Sid": "ListFileBucket", "Effect": "Allow", "Action": "s3:ListBucket",
+             "Resource": bucket_arn},
+            {"Sid": "ReadWriteFiles", "Effect": "Allow", "Action": list(FILE_ACTIONS),
+             "Resource": f"{bucket_arn}/*"},
+        ]
+        if kms_key_arn:
+            statements.append({"Sid": "UseFilesKey", "Effect": "Allow",
+                               "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                               "Resource": kms_key_arn})
+        return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -1,0 +1,3 @@
+from .construct import Alb, AlbProps
+
+__all__ = ["Alb", "AlbProps"]

@@ -1,0 +1,3 @@
+from .construct import EcsCluster, EcsClusterProps
+
+__all__ = ["EcsCluster", "EcsClusterProps"]

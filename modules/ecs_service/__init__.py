@@ -1,0 +1,3 @@
+from .construct import CapacityShare, EcsService, EcsServiceProps
+
+__all__ = ["CapacityShare", "EcsService", "EcsServiceProps"]

@@ -1,0 +1,3 @@
+from .construct import ServiceAutoscaling, ServiceAutoscalingProps
+
+__all__ = ["ServiceAutoscaling", "ServiceAutoscalingProps"]
