@@ -9,7 +9,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION   := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup synth scan test test-fast deploy destroy plan outputs bench lint emulator-stop clean
+.PHONY: help setup synth scan test test-fast deploy destroy plan plan-summary outputs bench lint emulator-stop clean
 
 help:
 	@echo "make setup | synth | scan | test | deploy ENV=local | destroy ENV=local | plan ENV=<env> | bench | lint"
@@ -20,8 +20,11 @@ setup:
 synth: setup
 	$(PY) main.py
 
+# The synthesized stacks always; the saved plans too when `make plan` has written some.
 scan: synth
 	$(PY) -m scripts.scan cdktf.out/stacks
+	@if ls plans/*/*.json >/dev/null 2>&1; then \
+	  $(PY) -m scripts.scan plans --framework terraform_plan --reports reports/plans; fi
 
 test: setup
 	$(PY) -m pytest
@@ -37,6 +40,9 @@ destroy: setup
 
 plan: setup
 	$(PY) -m scripts.stacks plan --env $(ENV)
+
+plan-summary: setup
+	$(PY) -m scripts.plan_summary plans --scan reports/plans/scan_summary.json --out reports/plan-summary.md
 
 outputs: setup
 	$(PY) -m scripts.stacks outputs --env $(ENV) --no-synth

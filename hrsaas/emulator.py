@@ -19,6 +19,8 @@ EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
     "aws_cloudfront_distribution": ("origin", "default_cache_behavior", "viewer_certificate"),
     # moto re-serializes the redrive policy JSON with other whitespace.
     "aws_sqs_queue": ("redrive_policy",),
+    # moto does not return an ECS service's capacity-provider strategy (a forced replacement).
+    "aws_ecs_service": ("capacity_provider_strategy",),
     # moto does not keep Performance Insights settings.
     "aws_db_instance": ("performance_insights_enabled", "performance_insights_retention_period",
                         "performance_insights_kms_key_id"),
@@ -40,7 +42,11 @@ def ignore_emulator_drift(stack: Any) -> None:
         kind = getattr(construct, "terraform_resource_type", None)
         attrs = EMULATOR_ONLY_DRIFT.get(kind or "")
         if attrs and hasattr(construct, "add_override"):
-            construct.add_override("lifecycle.ignore_changes", list(attrs))
+            # Keep what the construct ignores itself (e.g. an ECS service's desired_count).
+            own = (getattr(construct, "_raw_overrides", None) or {}).get(
+                "lifecycle", {}).get("ignore_changes", [])
+            construct.add_override("lifecycle.ignore_changes",
+                                   [*own, *(a for a in attrs if a not in own)])
 
 
 def supports_redrive_allow_policy(env: Any) -> bool:

@@ -57,3 +57,9 @@ class Names:
     def cluster(self, override: str | None = None) -> str:
         """The ECS cluster: the environment's ``ecs_cluster_name`` or ``<project>-<env>``."""
         return override or self.resource()
+
+    def ci_role(self, kind: str) -> str:
+        """The role GitHub Actions assumes through OIDC: ``plan`` (read-only) or ``apply``."""
+        if kind not in ("plan", "apply"):
+            raise ValueError(f"ci role kind must be 'plan' or 'apply', not {kind!r}")
+        return self.resource("ci", kind)

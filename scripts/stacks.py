@@ -2,6 +2,7 @@
 
     python -m scripts.stacks deploy  --env local     # the main job (starts the emulator)
     python -m scripts.stacks plan    --env prod      # saved plan + JSON + text per stack
+    python -m scripts.stacks plan    --env prod --only prod-network   # one stack (CI matrix)
     python -m scripts.stacks destroy --env local
 
 The order comes from cdktf.out/manifest.json (the dependencies the layers declare through their
@@ -23,8 +24,9 @@ from pathlib import Path
 from hrsaas.config import ConfigError, load_environment
 from hrsaas.emulator import PLAN_ONLY_LAYERS
 from hrsaas.guard import allowed_from_env, destructive_changes, explain
+from hrsaas.naming import Names
 
-from . import emulator
+from . import emulator, speculative
 from .toolenv import PYTHON, ROOT, tool_env
 
 OUTDIR = ROOT / "cdktf.out"
@@ -130,9 +132,11 @@ class Runner:
         return PLAN_ONLY_LAYERS.get(stack.split("-", 1)[1]) if self.emulated else None
 
     def run(self, stack: str, action: str, *args: str, ok: tuple[int, ...] = (0,),
-            remaining: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+            remaining: list[str] | None = None, cwd: Path | None = None
+            ) -> subprocess.CompletedProcess[str]:
         try:
-            result = terraform(self.stack_dir(stack), *args, timeout=self.timeout, log=self.log)
+            result = terraform(cwd or self.stack_dir(stack), *args, timeout=self.timeout,
+                               log=self.log)
         except subprocess.TimeoutExpired:
             raise StackFailed(stack, action, f"terraform {args[0]} timed out after "
                               f"{self.timeout}s (see {self.log})", remaining or []) from None
@@ -140,15 +144,19 @@ class Runner:
             raise StackFailed(stack, action, first_error(result.stdout), remaining or [])
         return result
 
-    def init(self, stack: str, remaining: list[str]) -> None:
+    def init(self, stack: str, remaining: list[str], cwd: Path | None = None) -> None:
         self.run(stack, "init", "init", "-input=false", "-reconfigure", "-no-color",
-                 remaining=remaining)
+                 remaining=remaining, cwd=cwd)
 
     def deploy(self) -> dict[str, dict]:
         order = stack_order(self.env.name, self.outdir)
         outputs: dict[str, dict] = {}
         for i, stack in enumerate(order):
             rest = order[i + 1:]
+            if self.applied_elsewhere(stack):
+                self.say(f"skipped {stack}: applied by a person with its local state "
+                         "(docs/runbooks/state.md); the state bucket it creates exists")
+                continue
             started = time.monotonic()
             self.init(stack, rest)
             reason = self.plan_only(stack)
@@ -170,9 +178,19 @@ class Runner:
                 if result.returncode != 0:
                     raise StackFailed(stack, "apply", "apply not confirmed or failed", rest)
             out = self.run(stack, "output", "output", "-json", "-no-color")
-            outputs[stack] = {k: v["value"] for k, v in json.loads(out.stdout or "{}").items()}
+            outputs[stack] = {k: v["value"] for k, v in json.loads(out.stdout or "{}").items()
+                              if not v.get("sensitive")}
             self.say(f"applied {stack} in {time.monotonic() - started:.0f}s")
         return outputs
+
+    def applied_elsewhere(self, stack: str) -> bool:
+        """A real env's local-state stack (bootstrap) whose state file is not on this machine
+        (a CI runner) although the state bucket it creates exists: a person applied it."""
+        spec = json.loads((self.stack_dir(stack) / "cdk.tf.json").read_text())
+        local = spec.get("terraform", {}).get("backend", {}).get("local")
+        if self.emulated or local is None or Path(local["path"]).exists():
+            return False
+        return StateStore(self.env).bucket_exists(Names.of(self.env).state_bucket())
 
     def guarded_plan(self, stack: str, remaining: list[str]) -> str:
         """Plan, and refuse before anything is applied if stateful resources would go."""
@@ -209,36 +227,132 @@ class Runner:
                 bucket = resource["values"]["bucket"]
                 emulator.purge_bucket(self.env.emulator.endpoint, bucket)
 
-    def plan(self, *, save: bool = True, detailed: bool = False, plans_dir: Path = PLANS
-             ) -> dict[str, int]:
-        """Plan every stack; return stack → exit code (0 no changes, 2 changes with detailed).
-        With ``save``: ``<plans_dir>/<env>/<stack>.tfplan``, its ``show -json`` and its text."""
+    def plan(self, *, save: bool = True, detailed: bool = False, plans_dir: Path = PLANS,
+             only: list[str] | None = None) -> dict[str, int]:
+        """Plan every stack (or ``only`` these, still in dependency order); return stack → exit
+        code (0 no changes, 2 changes with ``detailed``). With ``save``:
+        ``<plans_dir>/<env>/<stack>.tfplan``, its ``show -json``, its text and ``.meta`` (JSON:
+        which upstream reads were speculative); a failed stack leaves ``<stack>.error.txt``.
+
+        A stack whose upstream layers have no state yet is planned speculatively
+        (scripts/speculative.py): unknown values where their outputs will be."""
         codes: dict[str, int] = {}
         order = stack_order(self.env.name, self.outdir)
+        if only:
+            unknown = sorted(set(only) - set(order))
+            if unknown:
+                raise StackFailed(unknown[0], "plan", f"no such stack in {self.env.name}: "
+                                  f"{', '.join(unknown)} (stacks: {', '.join(order)})", [])
+            order = [s for s in order if s in only]
         target = plans_dir / self.env.name
+        states = StateStore(self.env)
         for i, stack in enumerate(order):
-            self.init(stack, order[i + 1:])
-            args = ["plan", "-input=false", "-no-color", "-lock-timeout=60s"]
-            if detailed:
-                args.append("-detailed-exitcode")
+            remaining = order[i + 1:]
+            if self.applied_elsewhere(stack):
+                self.say(f"skipped {stack}: applied by a person with its local state")
+                continue
             if save:
                 target.mkdir(parents=True, exist_ok=True)
-                args.append(f"-out={target / stack}.tfplan")
-            result = self.run(stack, "plan", *args, ok=(0, 2) if detailed else (0,),
-                              remaining=order[i + 1:])
-            codes[stack] = result.returncode
-            if save:
-                shown = self.run(stack, "show", "show", "-json", f"{target / stack}.tfplan")
-                (target / f"{stack}.json").write_text(shown.stdout)
-                (target / f"{stack}.txt").write_text(result.stdout)
-                if self.env.capabilities.protect_stateful:
-                    found = destructive_changes(json.loads(shown.stdout), allowed_from_env())
-                    if found:
-                        raise StackFailed(stack, "plan guard",
-                                          explain([str(f) for f in found]), order[i + 1:])
+                for stale in target.glob(f"{stack}.*"):
+                    stale.unlink()
+            try:
+                workdir, meta = self._plan_dir(stack, states, target / ".work" / stack)
+                self.init(stack, remaining, cwd=workdir)
+                args = ["plan", "-input=false", "-no-color", "-lock-timeout=60s"]
+                if detailed:
+                    args.append("-detailed-exitcode")
+                if save:
+                    args.append(f"-out={(target / stack).resolve()}.tfplan")
+                result = self.run(stack, "plan", *args, ok=(0, 2) if detailed else (0,),
+                                  remaining=remaining, cwd=workdir)
+                codes[stack] = result.returncode
+                if save:
+                    shown = self.run(stack, "show", "show", "-json",
+                                     f"{(target / stack).resolve()}.tfplan", cwd=workdir)
+                    (target / f"{stack}.json").write_text(shown.stdout)
+                    (target / f"{stack}.txt").write_text(result.stdout)
+                    (target / f"{stack}.meta").write_text(json.dumps(meta, indent=2))
+                    if self.env.capabilities.protect_stateful:
+                        found = destructive_changes(json.loads(shown.stdout),
+                                                    allowed_from_env())
+                        if found:
+                            raise StackFailed(stack, "plan guard",
+                                              explain([str(f) for f in found]), remaining)
+            except StackFailed as exc:
+                if save:
+                    (target / f"{stack}.error.txt").write_text(
+                        f"{exc.action} failed: {exc.first_error}\n")
+                raise
+            note = ""
+            if meta["speculative_reads"] or meta["local_backend"]:
+                note = " (speculative: " + ", ".join(
+                    [*(f"{r} not applied yet" for r in meta["speculative_reads"]),
+                     *(["no state bucket yet"] if meta["local_backend"] else [])]) + ")"
             self.say(f"planned {stack}: " + ("no changes" if result.returncode == 0 and detailed
-                                              else _plan_summary(result.stdout)))
+                                              else _plan_summary(result.stdout)) + note)
         return codes
+
+    def _plan_dir(self, stack: str, states: StateStore, work: Path) -> tuple[Path, dict]:
+        """Where to plan ``stack``: its synthesized directory, or a speculative copy when
+        upstream state (or the state bucket itself) does not exist yet."""
+        directory = self.stack_dir(stack)
+        spec = json.loads((directory / "cdk.tf.json").read_text())
+        backend = spec.get("terraform", {}).get("backend", {})
+        local_backend = "s3" in backend and not states.bucket_exists(backend["s3"]["bucket"])
+        if local_backend:
+            missing = sorted(spec.get("data", {}).get("terraform_remote_state", {}))
+        else:
+            missing = speculative.missing_producers(spec, states.exists)
+        meta = {"stack": stack, "speculative_reads": [m.removeprefix("remote-")
+                                                      for m in missing],
+                "local_backend": local_backend}
+        if not missing and not local_backend:
+            return directory, meta
+        producers = {
+            name: json.loads((self.stack_dir(f"{self.env.name}-{name.removeprefix('remote-')}")
+                              / "cdk.tf.json").read_text())
+            for name in missing}
+        copy = speculative.speculative_stack(
+            spec, producers, local_backend=work.resolve() / "terraform.tfstate"
+            if local_backend else None)
+        return speculative.write_speculative_copy(directory, work, copy), meta
+
+
+class StateStore:
+    """Which state objects exist in the environment's state bucket (boto3, the caller's
+    credentials; the emulator's endpoint for an emulated environment)."""
+
+    def __init__(self, env) -> None:
+        import boto3  # only planning needs it
+
+        kwargs: dict[str, str] = {"region_name": env.region}
+        if env.is_emulated:
+            kwargs.update(endpoint_url=env.emulator.endpoint, aws_access_key_id="test",
+                          aws_secret_access_key="test")
+        self.s3 = boto3.client("s3", **kwargs)
+
+    @staticmethod
+    def _missing(exc: Exception) -> bool:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        return code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound")
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self.s3.head_bucket(Bucket=bucket)
+        except Exception as exc:
+            if self._missing(exc):
+                return False
+            raise
+        return True
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            if self._missing(exc):
+                return False
+            raise
+        return True
 
 
 def _plan_summary(text: str) -> str:
@@ -291,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="real environments: apply/destroy without the interactive prompt")
     parser.add_argument("--confirm", default=os.environ.get("CONFIRM") or None,
                         help="the environment's name: required to deploy/destroy a real one")
+    parser.add_argument("--only", action="append", metavar="STACK",
+                        help="plan: only this stack (repeatable; dependency order is kept)")
+    parser.add_argument("--plans-dir", type=Path, default=PLANS,
+                        help="plan: where plans/<env>/ goes")
     args = parser.parse_args(argv)
     try:
         env = load_environment(args.env)
@@ -313,8 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "destroy":
             runner.destroy()
         elif args.action == "plan":
-            runner.plan()
-            print(f"plans written to {PLANS / env.name}/")
+            runner.plan(plans_dir=args.plans_dir, only=args.only)
+            print(f"plans written to {args.plans_dir / env.name}/")
         else:
             for stack in stack_order(env.name, args.outdir):
                 runner.init(stack, [])

@@ -37,6 +37,31 @@ APPLIED = ["local-bootstrap", "local-security", "local-network", "local-data",
 PLANNED_ONLY = ["local-cache", "local-scaling"]
 
 
+def test_an_environment_with_nothing_applied_still_plans(runner, moto, tmp_path_factory):
+    """Before anything exists — no state bucket, no upstream state — every stack plans: reads
+    of layers without state are unknown values (scripts/speculative.py), the backend is local
+    until the state bucket exists. Runs before the deploy below (same module, file order)."""
+    s3 = client(moto, "s3")
+    assert not [b for b in s3.list_buckets()["Buckets"] if "tfstate" in b["Name"]]
+    plans = tmp_path_factory.mktemp("fresh-plans")
+    codes = runner.plan(save=True, detailed=True, plans_dir=plans)
+    assert codes == dict.fromkeys(APPLIED + PLANNED_ONLY, 2)
+    for stack in codes:
+        meta = json.loads((plans / "local" / f"{stack}.meta").read_text())
+        shown = json.loads((plans / "local" / f"{stack}.json").read_text())
+        actions = {tuple(c["change"]["actions"]) for c in shown["resource_changes"]}
+        assert actions <= {("create",), ("read",)}, (stack, actions)
+        if stack == "local-bootstrap":  # its own state is local: nothing to read
+            assert meta == {"stack": stack, "speculative_reads": [], "local_backend": False}
+            continue
+        assert meta["local_backend"] is True
+    compute = json.loads((plans / "local" / "local-compute.meta").read_text())
+    assert {"network", "security", "data", "registry", "edge", "messaging"} <= set(
+        compute["speculative_reads"])
+    # Planning created nothing.
+    assert not [b for b in s3.list_buckets()["Buckets"] if "tfstate" in b["Name"]]
+
+
 def test_deploy_applies_every_layer_in_order(deployed, moto, state_dir):
     assert list(deployed) == APPLIED
     assert (state_dir / "local" / "bootstrap.tfstate").exists()

@@ -274,6 +274,17 @@ class Logs(Frozen):
     retention_days: RetentionDays = 365
 
 
+class Ci(Frozen):
+    """The CI identity (issue: delivery pipeline): GitHub OIDC and the plan/apply roles."""
+
+    github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                                   description="owner/name whose workflows assume the roles")
+    oidc_provider_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$",
+        description="the account's existing GitHub OIDC provider; None = create it")
+
+
 class Emulator(Frozen):
     endpoint: str = Field(description="moto server URL; loopback only")
 
@@ -299,6 +310,7 @@ class Environment(Frozen):
     edge: Edge
     logs: Logs = Logs()
     compute: Compute = Compute()
+    ci: Ci
     services: ServiceSelection = ServiceSelection()
     catalog: Catalog
 

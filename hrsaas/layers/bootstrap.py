@@ -1,4 +1,5 @@
-"""bootstrap: the remote-state bucket and lock table every other layer's backend uses.
+"""bootstrap: the remote-state bucket and lock table every other layer's backend uses, and the
+CI identity (GitHub OIDC provider, plan and apply roles) the pipeline deploys with.
 
 The one layer applied with local state (``.state/<env>/bootstrap.tfstate``): its backend
 cannot live in the bucket it creates. See docs/state.md for keeping that file safe.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from modules.github_oidc import GithubOidc, GithubOidcProps
 from modules.kms_key import KmsKey, KmsKeyProps
 from modules.secure_bucket import SecureBucket, SecureBucketProps
 from modules.state_lock_table import StateLockTable, StateLockTableProps
@@ -23,6 +25,8 @@ from .outputs import LayerOutputs, output
 class BootstrapOutputs(LayerOutputs):
     state_bucket: str = output("S3 bucket holding every other layer's state")
     lock_table: str = output("DynamoDB table for state locking")
+    ci_plan_role_arn: str = output("role pull-request plans assume through GitHub OIDC")
+    ci_apply_role_arn: str = output("role deployments assume from the env's GitHub environment")
 
 
 class BootstrapStack(LayerStack):
@@ -50,5 +54,17 @@ class BootstrapStack(LayerStack):
             table_name=self.names.lock_table(), kms_key_arn=key_arn,
             deletion_protection=env.capabilities.deletion_protection,
         ))
-        self.outputs = BootstrapOutputs(state_bucket=bucket.name, lock_table=table.name
-                                        ).export(self)
+        # The CI identity lives here: it must exist before any pipeline can run, and this is
+        # the layer a person applies with their own credentials.
+        ci = GithubOidc(self, "ci", GithubOidcProps(
+            repository=env.ci.github_repository, environment=env.name,
+            plan_role_name=self.names.ci_role("plan"),
+            apply_role_name=self.names.ci_role("apply"),
+            provider_arn=env.ci.oidc_provider_arn, account_id=env.account_id,
+            region=env.region, state_bucket=self.names.state_bucket(),
+            lock_table=self.names.lock_table(), state_key_arn=key_arn,
+        ))
+        self.outputs = BootstrapOutputs(
+            state_bucket=bucket.name, lock_table=table.name,
+            ci_plan_role_arn=ci.plan_role_arn, ci_apply_role_arn=ci.apply_role_arn,
+        ).export(self)

@@ -21,11 +21,16 @@ from .base import LayerStack, backend_config
 @dataclasses.dataclass(frozen=True)
 class LayerOutputs:
     def export(self, stack: LayerStack) -> Self:
+        hints = get_type_hints(type(self))
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if value is not None:
                 TerraformOutput(stack, field.name, value=value,
                                 description=field.metadata.get("doc", field.name))
+                # The output's shape, for plans of consumers whose producer is not applied
+                # yet (scripts/speculative.py): Terraform ignores "//" keys.
+                stack.add_override(f"//.{OUTPUT_SHAPES}.{field.name}",
+                                   _shape(hints[field.name], value))
         return self
 
     @classmethod
@@ -59,6 +64,21 @@ class LayerOutputs:
             else:
                 values[field.name] = remote.get_string(field.name)
         return cls(**values)
+
+
+OUTPUT_SHAPES = "hrsaas_output_shapes"
+
+
+def _shape(kind: Any, value: Any) -> Any:
+    """``"string"``, ``"number"``, ``"list"`` or ``{"map": [keys]}`` for an output field."""
+    text = str(kind)
+    if "dict" in text:
+        return {"map": sorted(value)}
+    if "list" in text:
+        return "list"
+    if "float" in text or "int" in text:
+        return "number"
+    return "string"
 
 
 def _placeholder(kind: Any, layer: str, field: str) -> Any:

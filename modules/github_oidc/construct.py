@@ -1,0 +1,124 @@
+"""The CI identity as code: GitHub Actions' OIDC provider and, for one environment, the role
+pull requests plan with (reads everything, writes only the state lock) and the role deployments
+apply with (trusted only from the environment's GitHub environment, whose reviewers gate it)."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hrsaas.tf import Construct, aws
+
+ISSUER = "token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"
+# GitHub's OIDC certificate thumbprints; IAM no longer checks them for GitHub (it trusts the
+# issuer's CA), but the API still takes a list.
+THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1",
+               "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
+
+
+class GithubOidcProps(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    """``owner/name`` of the repository whose workflows may assume the roles."""
+    environment: str
+    """The GitHub environment the apply role trusts (the env's name: its reviewers gate prod)."""
+    plan_role_name: str
+    apply_role_name: str
+    plan_subjects: tuple[str, ...] = ("pull_request", "ref:refs/heads/main")
+    """OIDC ``sub`` suffixes allowed to plan: pull requests, and main (drift detection)."""
+    provider_arn: str | None = None
+    """An existing GitHub OIDC provider of the account (there is one per URL); None = create."""
+    account_id: str = Field(pattern=r"^\d{12}$")
+    region: str
+    state_bucket: str
+    lock_table: str
+    state_key_arn: str | None = None
+    """The state's CMK (prod); None = the bucket uses an AWS-managed key."""
+    max_session_seconds: int = Field(3600, ge=3600, le=43200)
+
+
+def _doc(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+class GithubOidc(Construct):
+    def __init__(self, scope: Construct, id_: str, props: GithubOidcProps):
+        super().__init__(scope, id_)
+        p = props
+        if p.provider_arn is None:
+            provider = aws.iam_openid_connect_provider.IamOpenidConnectProvider(
+                self, "provider", url=f"https://{ISSUER}", client_id_list=[AUDIENCE],
+                thumbprint_list=list(THUMBPRINTS))
+            provider_arn = provider.arn
+        else:
+            provider_arn = p.provider_arn
+
+        def trust(subjects: list[str]) -> str:
+            return _doc({
+                "Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+                "Principal": {"Federated": provider_arn},
+                # Exact subjects (a list is any-of): no wildcard that could admit another
+                # repository, branch or environment.
+                "Condition": {"StringEquals": {f"{ISSUER}:aud": AUDIENCE,
+                                               f"{ISSUER}:sub": subjects}},
+            })
+
+        repo = f"repo:{p.repository}"
+        self.plan_role = aws.iam_role.IamRole(
+            self, "plan-role", name=p.plan_role_name,
+            description=f"GitHub Actions plans of {p.repository} (read-only, state lock)",
+            assume_role_policy=trust([f"{repo}:{s}" for s in p.plan_subjects]),
+            max_session_duration=p.max_session_seconds)
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self, "plan-read-only", role=self.plan_role.name,
+            policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+        bucket = f"arn:aws:s3:::{p.state_bucket}"
+        state = [
+            {"Sid": "ReadState", "Effect": "Allow", "Action": ["s3:ListBucket"],
+             "Resource": bucket},
+            {"Sid": "ReadStateObjects", "Effect": "Allow", "Action": ["s3:GetObject"],
+             "Resource": f"{bucket}/*"},
+            # Terraform's S3 lockfile: <key>.tflock next to each state object.
+            {"Sid": "WriteLockfilesOnly", "Effect": "Allow",
+             "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": f"{bucket}/*.tflock"},
+            {"Sid": "DynamoDbLock", "Effect": "Allow",
+             "Action": ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem",
+                        "dynamodb:DeleteItem"],
+             "Resource": f"arn:aws:dynamodb:{p.region}:{p.account_id}:table/{p.lock_table}"},
+            # A plan opens the ephemeral resources too: the database layer reads hr-saas/db's
+            # password (write-only argument) and the security layer generates random values.
+            {"Sid": "PlanTimeEphemeralReads", "Effect": "Allow",
+             "Action": ["secretsmanager:GetSecretValue"],
+             "Resource": f"arn:aws:secretsmanager:{p.region}:{p.account_id}:secret:hr-saas/*"},
+            {"Sid": "PlanTimeRandomValues", "Effect": "Allow",
+             "Action": ["secretsmanager:GetRandomPassword"], "Resource": "*"},
+            {"Sid": "DecryptThroughSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt",
+             "Resource": f"arn:aws:kms:{p.region}:{p.account_id}:key/*",
+             "Condition": {"StringEquals": {
+                 "kms:ViaService": f"secretsmanager.{p.region}.amazonaws.com"}}},
+        ]
+        if p.state_key_arn:
+            state.append({"Sid": "StateKey", "Effect": "Allow",
+                          "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                          "Resource": p.state_key_arn})
+        aws.iam_role_policy.IamRolePolicy(
+            self, "plan-state", name="state-and-plan-time-reads", role=self.plan_role.id,
+            policy=_doc(*state))
+
+        self.apply_role = aws.iam_role.IamRole(
+            self, "apply-role", name=p.apply_role_name,
+            description=f"GitHub Actions deployments of {p.repository} to {p.environment}",
+            assume_role_policy=trust([f"{repo}:environment:{p.environment}"]),
+            max_session_duration=p.max_session_seconds)
+        # Applying this project creates IAM roles, KMS key policies, networks and databases:
+        # scoping that below administrator would be a second copy of every layer. The gate is
+        # the trust policy — only a job in the GitHub environment, behind its reviewers.
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self, "apply-admin", role=self.apply_role.name,
+            policy_arn="arn:aws:iam::aws:policy/AdministratorAccess")
+        self.plan_role_arn = self.plan_role.arn
+        self.apply_role_arn = self.apply_role.arn
+        self.provider_arn = provider_arn
