@@ -33,6 +33,8 @@ PLAN_ONLY_LAYERS: dict[str, str] = {
              "(its member-cluster read 404s) and cannot delete cache subnet groups",
     "scaling": "moto's Application Auto Scaling has no tagging API: the provider's "
                "ListTagsForResource after creating a scalable target gets an HTTP 500",
+    "backup": "moto's AWS Backup has no backup selections (CreateBackupSelection is not "
+              "implemented)",
 }
 
 

@@ -10,7 +10,10 @@ JSON and applies checkov/suppressions.toml. It fails (exit 1) on:
 
 * any failed check that no suppression entry matches;
 * a malformed suppression file, an entry without a reason, or a stale entry (one that matched
-  nothing although the scan covered stacks its ``stacks`` globs name);
+  nothing although the scan covered stacks its ``stacks`` globs name — judged on synthesized
+  stacks only: a plan holds what changes and the values in state, so an entry for a resource a
+  plan leaves out is not stale; entries with ``frameworks = ["terraform_plan"]`` apply to plans
+  only);
 * checkov parsing errors, zero checks run in total, or a stack that declares resources but got
   no checks at all (checkov 3.3.x skips files it cannot parse and still exits 0);
 * ``terraform.required_version`` in a synthesized file (the cause of that silent pass);
@@ -48,7 +51,7 @@ DEFAULT_REPORTS = ROOT / "reports"
 REPORT_FILES = ("results_json.json", "results_sarif.sarif", "results_junitxml.xml")
 CHECKOV_TIMEOUT = 900  # seconds
 CHECK_ID = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*_\d+$")  # CKV_AWS_18, CKV2_AWS_5
-SUPPRESSION_KEYS = {"check", "stacks", "resource", "reason"}
+SUPPRESSION_KEYS = {"check", "stacks", "resource", "reason", "frameworks"}
 
 
 class GateError(Exception):
@@ -65,9 +68,10 @@ class Suppression:
     stacks: tuple[str, ...]
     resource: str
     reason: str
+    frameworks: tuple[str, ...] = FRAMEWORKS
 
-    def matches(self, finding: Finding) -> bool:
-        return (finding.check_id == self.check
+    def matches(self, finding: Finding, framework: str = "terraform_json") -> bool:
+        return (framework in self.frameworks and finding.check_id == self.check
                 and any(fnmatchcase(finding.stack, glob) for glob in self.stacks)
                 and fnmatchcase(finding.resource, self.resource))
 
@@ -120,11 +124,16 @@ def load_suppressions(path: Path) -> list[Suppression]:
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             errors.append("`reason` is required: say why this finding is an accepted exception")
+        frameworks = entry.get("frameworks", list(FRAMEWORKS))
+        if (not isinstance(frameworks, list) or not frameworks
+                or not set(frameworks) <= set(FRAMEWORKS)):
+            errors.append(f"`frameworks` must be a non-empty list of {list(FRAMEWORKS)}, "
+                          f"got {frameworks!r}")
         if errors:
             problems += [f"{where}: {e}" for e in errors]
             continue
         result.append(Suppression(index, check, tuple(stacks), resource,
-                                  " ".join(reason.split())))
+                                  " ".join(reason.split()), tuple(frameworks)))
     seen: dict[tuple, int] = {}
     for s in result:
         key = (s.check, tuple(sorted(s.stacks)), s.resource)
@@ -387,7 +396,7 @@ def evaluate(run: CheckovRun, files: Sequence[StackFile], suppressions: Sequence
         finding = Finding(str(record.get("check_id")), str(record.get("check_name", "")),
                           stack, address, str(stack_file.path) if stack_file else "",
                           int(lines[0] or 0))
-        matched = [s for s in suppressions if s.matches(finding)]
+        matched = [s for s in suppressions if s.matches(finding, framework)]
         used.update(s.index for s in matched)
         if matched:
             verdict.counts[stack].suppressed += 1
@@ -397,8 +406,12 @@ def evaluate(run: CheckovRun, files: Sequence[StackFile], suppressions: Sequence
             verdict.failures.append(finding)
 
     stacks = [f.stack for f in files]
-    verdict.stale = [s for s in suppressions
-                     if s.index not in used and s.applies_to_any(stacks)]
+    # Staleness is judged on the synthesized stacks, which hold every resource. A plan holds
+    # what changes and the values in state, so an entry can rightly match nothing there.
+    if framework == "terraform_json":
+        verdict.stale = [s for s in suppressions
+                         if s.index not in used and "terraform_json" in s.frameworks
+                         and s.applies_to_any(stacks)]
     if run.summary["parsing_errors"] or run.parsing_errors:
         names = []
         for raw in run.parsing_errors:

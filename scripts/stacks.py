@@ -83,10 +83,22 @@ def stack_order(env_name: str, outdir: Path = OUTDIR) -> list[str]:
 
 
 def first_error(output: str) -> str:
+    """The first ``Error:`` line; for a failed pre/postcondition also its message (the last
+    line of the error block: the line itself only says which condition failed)."""
     clean = re.sub(r"\x1b\[[0-9;]*m", "", output)
-    for line in clean.splitlines():
+    lines = clean.splitlines()
+    for i, line in enumerate(lines):
         text = line.strip(" │╷╵")
         if text.startswith("Error:"):
+            if "condition failed" in text:
+                block = []
+                for following in lines[i + 1:]:
+                    if following.startswith("╵"):
+                        break
+                    block.append(following.strip(" │"))
+                message = next((b for b in reversed(block) if b), "")
+                if message:
+                    return f"{text}: {message}"
             return text
     tail = [line for line in clean.splitlines() if line.strip()]
     return tail[-1] if tail else "(no output)"
@@ -148,8 +160,20 @@ class Runner:
         self.run(stack, "init", "init", "-input=false", "-reconfigure", "-no-color",
                  remaining=remaining, cwd=cwd)
 
-    def deploy(self) -> dict[str, dict]:
+    def _select(self, only: list[str] | None) -> list[str]:
         order = stack_order(self.env.name, self.outdir)
+        if only:
+            unknown = sorted(set(only) - set(order))
+            if unknown:
+                raise StackFailed(unknown[0], "selection", f"no such stack in {self.env.name}: "
+                                  f"{', '.join(unknown)} (stacks: {', '.join(order)})", [])
+            order = [s for s in order if s in only]
+        return order
+
+    def deploy(self, only: list[str] | None = None) -> dict[str, dict]:
+        """Apply every stack (or ``only`` these, in dependency order) and return their
+        non-sensitive outputs."""
+        order = self._select(only)
         outputs: dict[str, dict] = {}
         for i, stack in enumerate(order):
             rest = order[i + 1:]
@@ -237,13 +261,7 @@ class Runner:
         A stack whose upstream layers have no state yet is planned speculatively
         (scripts/speculative.py): unknown values where their outputs will be."""
         codes: dict[str, int] = {}
-        order = stack_order(self.env.name, self.outdir)
-        if only:
-            unknown = sorted(set(only) - set(order))
-            if unknown:
-                raise StackFailed(unknown[0], "plan", f"no such stack in {self.env.name}: "
-                                  f"{', '.join(unknown)} (stacks: {', '.join(order)})", [])
-            order = [s for s in order if s in only]
+        order = self._select(only)
         target = plans_dir / self.env.name
         states = StateStore(self.env)
         for i, stack in enumerate(order):
@@ -406,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confirm", default=os.environ.get("CONFIRM") or None,
                         help="the environment's name: required to deploy/destroy a real one")
     parser.add_argument("--only", action="append", metavar="STACK",
-                        help="plan: only this stack (repeatable; dependency order is kept)")
+                        help="plan/deploy: only this stack (repeatable; dependency order is "
+                        "kept)")
     parser.add_argument("--plans-dir", type=Path, default=PLANS,
                         help="plan: where plans/<env>/ goes")
     args = parser.parse_args(argv)
@@ -426,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(env.name, args.outdir, auto_approve=args.auto_approve)
     try:
         if args.action == "deploy":
-            outputs = runner.deploy()
+            outputs = runner.deploy(only=args.only)
             print(json.dumps(outputs, indent=2))
         elif args.action == "destroy":
             runner.destroy()

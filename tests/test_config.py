@@ -180,6 +180,22 @@ ENV_FILES = [
      "compute.cpu_target_percent", "less than or equal to 95"),
     ("TLS policy that is not an ELB policy", 'extends = "mvp"\n[compute]\n'
      'tls_policy = "TLSv1.0"\n', "compute.tls_policy", "String should match pattern"),
+    ("backup copy in the same region", 'extends = "prod"\n[backup]\n'
+     'copy_region = "ap-northeast-2"\n', "backup.copy_region", "same region as the source"),
+    ("backup copy expiring first", 'extends = "prod"\n[backup]\ncopy_retention_days = 7\n',
+     "backup.copy_retention_days", "expires before the source"),
+    ("CPU alarm at the scaling target", 'extends = "mvp"\n[observability]\n'
+     "ecs_cpu_percent = 70\n", "observability.ecs_cpu_percent", "not above the scaling target"),
+    ("alarm subscriber that is not an e-mail", 'extends = "mvp"\n[observability]\n'
+     'critical_emails = ["ops-team"]\n', "observability.critical_emails",
+     "is not an e-mail address"),
+    ("negative threshold", 'extends = "mvp"\n[observability]\nalb_5xx_percent = -1\n',
+     "observability.alb_5xx_percent", "greater than 0"),
+    ("replica class that is not an RDS class", 'extends = "mvp"\n[database]\n'
+     'read_replicas = 1\nread_replica_class = "t3.large"\n', "database.read_replica_class",
+     "String should match pattern"),
+    ("too many read replicas", 'extends = "mvp"\n[database]\nread_replicas = 6\n',
+     "database.read_replicas", "less than or equal to 5"),
     ("misspelled key", 'extends = "mvp"\n[database]\nmax_conections = 300\n',
      "database.max_conections", "Extra inputs are not permitted"),
     ("invalid TOML", 'extends = "mvp"\n[database\n', "(syntax)", "not valid TOML"),

@@ -154,7 +154,7 @@ def test_security_outputs_give_ecs_value_from(stack):
     outputs = SecurityOutputs(
         logs_kms_key_arn=None, rds_kms_key_arn=None, secrets_kms_key_arn=None,
         cache_kms_key_arn=None, messaging_kms_key_arn=None, files_kms_key_arn=None,
-        db_secret_arn="arn:db",
+        backup_kms_key_arn=None, db_secret_arn="arn:db",
         db_secret_generation=1, redis_secret_arn="arn:redis", jwt_secret_arn="arn:jwt",
         encryption_secret_arn="arn:enc")
     assert outputs.value_from("db", "password") == "arn:db:password::"
@@ -166,7 +166,7 @@ def test_security_outputs_give_ecs_value_from(stack):
 def test_prod_keys_rotate_and_admit_only_their_services(stack):
     s = stack("prod-security")
     keys = s.resources("aws_kms_key")
-    assert len(keys) == 6 and all(k["enable_key_rotation"] for k in keys.values())
+    assert len(keys) == 7 and all(k["enable_key_rotation"] for k in keys.values())
     vias = {}
     for key in keys.values():
         statements = s.policy_document(key["policy"])["statement"]
@@ -184,5 +184,6 @@ def test_prod_keys_rotate_and_admit_only_their_services(stack):
         "SNS topics and SQS queues": ["sns.ap-northeast-2.amazonaws.com",
                                       "sqs.ap-northeast-2.amazonaws.com"],
         "the file-storage bucket": ["s3.ap-northeast-2.amazonaws.com"],
+        "the AWS Backup vault": ["backup.ap-northeast-2.amazonaws.com"],
     }
     assert stack("mvp-security").resources("aws_kms_key") == {}

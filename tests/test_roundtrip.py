@@ -10,8 +10,8 @@ import subprocess
 import boto3
 import pytest
 
-from scripts.stacks import Runner
-from scripts.toolenv import ROOT, tool_env
+from scripts.stacks import Runner, StackFailed
+from scripts.toolenv import PYTHON, ROOT, tool_env
 
 pytestmark = pytest.mark.emulator
 
@@ -32,9 +32,10 @@ def deployed(runner):
 
 
 APPLIED = ["local-bootstrap", "local-security", "local-network", "local-data",
-           "local-edge", "local-messaging", "local-registry", "local-compute"]
+           "local-edge", "local-messaging", "local-registry", "local-compute",
+           "local-observability"]
 # hrsaas/emulator.py PLAN_ONLY_LAYERS: moto cannot apply them.
-PLANNED_ONLY = ["local-cache", "local-scaling"]
+PLANNED_ONLY = ["local-backup", "local-cache", "local-scaling"]
 
 
 def test_an_environment_with_nothing_applied_still_plans(runner, moto, tmp_path_factory):
@@ -128,6 +129,56 @@ def test_the_services_run_behind_the_alb(deployed, moto):
         alb["DNSName"])
 
 
+def test_alarms_watch_what_runs(deployed, moto, synth_dir):
+    cloudwatch = client(moto, "cloudwatch")
+    pages = cloudwatch.get_paginator("describe_alarms").paginate()
+    live = {a["AlarmName"] for page in pages for a in page["MetricAlarms"]}
+    synthesized = json.loads((synth_dir / "stacks" / "local-observability" / "cdk.tf.json"
+                              ).read_text())["resource"]["aws_cloudwatch_metric_alarm"]
+    regional = {a["alarm_name"] for a in synthesized.values() if "provider" not in a}
+    assert live == regional
+    for service in deployed["local-compute"]["service_names"]:
+        assert f"hr-saas-local-{service}-below-desired" in live
+    east = boto3.client("cloudwatch", endpoint_url=moto, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+    assert [a["AlarmName"] for a in east.describe_alarms()["MetricAlarms"]] == [
+        "hr-saas-local-global-cloudfront-5xx-rate"]
+    assert [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]] == [
+        "hr-saas-local"]
+
+
+def test_a_service_rolls_back_through_its_image_parameter(deployed, runner, moto):
+    """Guide §14's rollback, this repository's way (docs/images.md): publish the previous image
+    reference to the service's parameter and apply the compute layer."""
+    ssm, ecs = client(moto, "ssm"), client(moto, "ecs")
+    name = "/hr-saas/local/images/employee-service"
+    original = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    repository = original.rsplit(":", 1)[0]
+    cluster = deployed["local-compute"]["cluster_name"]
+
+    def running() -> tuple[str, int]:
+        [svc] = ecs.describe_services(cluster=cluster, services=["employee-service"])["services"]
+        task = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])
+        return task["taskDefinition"]["containerDefinitions"][0]["image"], \
+            task["taskDefinition"]["revision"]
+
+    _, first_revision = running()
+    release = f"{repository}:5d6e7f8"
+    ssm.put_parameter(Name=name, Value=release, Overwrite=True)
+    runner.deploy(only=["local-compute"])
+    assert running()[0] == release
+    ssm.put_parameter(Name=name, Value=original, Overwrite=True)  # the rollback
+    runner.deploy(only=["local-compute"])
+    image, revision = running()
+    assert image == original and revision > first_revision + 1
+    # A moving tag is refused before anything is applied.
+    ssm.put_parameter(Name=name, Value=f"{repository}:latest", Overwrite=True)
+    with pytest.raises(StackFailed, match="no released image"):
+        runner.deploy(only=["local-compute"])
+    assert running()[0] == original
+    ssm.put_parameter(Name=name, Value=original, Overwrite=True)
+
+
 def test_replan_shows_no_changes_and_saves_plans(deployed, runner, tmp_path_factory):
     plans = tmp_path_factory.mktemp("plans")
     codes = runner.plan(save=True, detailed=True, plans_dir=plans)
@@ -139,6 +190,15 @@ def test_replan_shows_no_changes_and_saves_plans(deployed, runner, tmp_path_fact
                    if c["change"]["actions"] != ["no-op"]]
         assert changes == [] and (plans / "local" / f"{stack}.tfplan").exists()
         assert "No changes." in (plans / "local" / f"{stack}.txt").read_text()
+    # checkov over these real plans: the same gate, suppressions and failure rules.
+    reports = tmp_path_factory.mktemp("plan-reports")
+    scan = subprocess.run([str(PYTHON), "-m", "scripts.scan", str(plans), "--framework",
+                           "terraform_plan", "--reports", str(reports)],
+                          cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=900)
+    assert scan.returncode == 0, scan.stdout[-4000:] + scan.stderr[-2000:]
+    verdict = json.loads((reports / "scan_summary.json").read_text())
+    assert verdict["ok"] and set(verdict["stacks"]) == set(codes)
+    assert all(c["passed"] + c["suppressed"] > 0 for c in verdict["stacks"].values())
 
 
 def test_the_cdktf_cli_sees_the_same_stacks(deployed, synth_dir, tmp_path_factory):
@@ -261,6 +321,8 @@ def test_destroy_leaves_nothing(deployed, runner, moto):
     clusters = ecs.describe_clusters(clusters=ecs.list_clusters()["clusterArns"])["clusters"]
     assert [c["clusterName"] for c in clusters if c["status"] == "ACTIVE"] == []
     assert client(moto, "ssm").describe_parameters()["Parameters"] == []
+    assert client(moto, "cloudwatch").describe_alarms()["MetricAlarms"] == []
+    assert client(moto, "cloudwatch").list_dashboards()["DashboardEntries"] == []
     assert client(moto, "route53").list_hosted_zones()["HostedZones"] == []
     assert client(moto, "acm").list_certificates()["CertificateSummaryList"] == []
     assert client(moto, "cloudfront").list_distributions()["DistributionList"].get(

@@ -27,9 +27,14 @@ def test_provider_and_backend(stack, stack_id):
     providers = s.json["provider"]["aws"]
     (provider,) = [p for p in providers if "alias" not in p]
     assert provider["region"] == "ap-northeast-2"
-    # A us-east-1 alias exists only where CloudFront needs it (its certificate and WAF).
+    # A us-east-1 alias exists only where CloudFront needs it (its certificate, WAF and
+    # alarms); a second region only where prod copies its backups.
+    aliases = {"edge": [("us_east_1", "us-east-1")],
+               "observability": [("us_east_1", "us-east-1")]}
+    if env_name == "prod":
+        aliases["backup"] = [("copy_region", "ap-northeast-1")]
     assert [(p["alias"], p["region"]) for p in providers if "alias" in p] == (
-        [("us_east_1", "us-east-1")] if layer == "edge" else [])
+        aliases.get(layer, []))
     for p in providers:
         assert p["allowed_account_ids"] == [ACCOUNTS[env_name]]
         assert p["default_tags"] == [{"tags": {

@@ -7,6 +7,7 @@ Models validate single fields (types, ranges, formats); rules that relate severa
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -208,6 +209,10 @@ class Database(Frozen):
     monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 60
     log_exports: tuple[Literal["postgresql", "upgrade", "iam-db-auth-error"], ...] = (
         "postgresql", "upgrade")
+    read_replicas: int = Field(0, ge=0, le=5,
+                               description="read replicas for reporting queries (guide §15)")
+    read_replica_class: str | None = Field(None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+                                           description="None = the primary's class")
 
 
 class Cache(Frozen):
@@ -274,6 +279,54 @@ class Logs(Frozen):
     retention_days: RetentionDays = 365
 
 
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class Observability(Frozen):
+    """Alarms and the dashboard (issue: operations). Thresholds are percent unless named."""
+
+    critical_emails: tuple[str, ...] = Field(
+        (), description="subscribers of the critical alarm topic (high-priority services, "
+        "database, cache, ALB, CloudFront)")
+    warning_emails: tuple[str, ...] = Field(
+        (), description="subscribers of the warning topic (medium/low services, queues)")
+    evaluation_minutes: int = Field(5, ge=1, le=60, description="periods of 1 minute to alarm")
+    alb_5xx_percent: float = Field(5, gt=0, le=100)
+    alb_response_seconds: float = Field(2, gt=0, le=60, description="p95 target response")
+    ecs_cpu_percent: int = Field(90, ge=1, le=100,
+                                 description="near the ceiling: above the scaling target")
+    ecs_memory_percent: int = Field(90, ge=1, le=100)
+    rds_cpu_percent: int = Field(80, ge=1, le=100)
+    rds_free_storage_percent: int = Field(10, ge=1, le=99)
+    rds_freeable_memory_mib: int = Field(256, ge=1)
+    rds_connections_percent: int = Field(80, ge=1, le=100, description="of max_connections")
+    rds_replica_lag_seconds: int = Field(60, ge=1)
+    redis_cpu_percent: int = Field(80, ge=1, le=100)
+    redis_memory_percent: int = Field(80, ge=1, le=100)
+    redis_replication_lag_seconds: int = Field(30, ge=1)
+    queue_oldest_message_seconds: int = Field(900, ge=60)
+    cloudfront_5xx_percent: float = Field(5, gt=0, le=100)
+
+    @field_validator("critical_emails", "warning_emails")
+    @classmethod
+    def _emails(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not re.match(EMAIL, value):
+                raise ValueError(f"{value!r} is not an e-mail address")
+        return values
+
+
+class Backup(Frozen):
+    """AWS Backup (guide §16): daily recovery points of the database and the file bucket, and
+    a copy in a second region where ``copy_region`` is set (the guide's cross-region backup)."""
+
+    schedule: str = Field("cron(0 18 * * ? *)", pattern=r"^cron\(.+\)$",
+                          description="UTC; 03:00 KST, after the RDS backup window")
+    retention_days: int = Field(35, ge=1, le=36500)
+    copy_region: str | None = Field(None, pattern=r"^[a-z]{2}-[a-z]+-\d$")
+    copy_retention_days: int = Field(35, ge=1, le=36500)
+
+
 class Ci(Frozen):
     """The CI identity (issue: delivery pipeline): GitHub OIDC and the plan/apply roles."""
 
@@ -311,6 +364,8 @@ class Environment(Frozen):
     logs: Logs = Logs()
     compute: Compute = Compute()
     ci: Ci
+    observability: Observability = Observability()
+    backup: Backup = Backup()
     services: ServiceSelection = ServiceSelection()
     catalog: Catalog
 

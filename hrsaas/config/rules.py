@@ -245,6 +245,33 @@ def data_tier(env: Environment, files: Files) -> Iterator[Problem]:
                       "Secrets Manager accepts 0 or 7-30 days", "use 7-30 days")
 
 
+def operations(env: Environment, files: Files) -> Iterator[Problem]:
+    backup, db = env.backup, env.database
+    if backup.copy_region == env.region:
+        yield Problem(files.env, "backup.copy_region", backup.copy_region,
+                      "the copy is in the same region as the source: a region failure loses both",
+                      f"choose another region than {env.region} (e.g. ap-northeast-1)")
+    if backup.copy_region and backup.copy_retention_days < backup.retention_days:
+        yield Problem(files.env, "backup.copy_retention_days", backup.copy_retention_days,
+                      f"the disaster-recovery copy expires before the source "
+                      f"({backup.retention_days} days)",
+                      "keep the copy at least as long as backup.retention_days")
+    if db.read_replicas and db.monitoring_interval_seconds == 0:
+        yield Problem(files.env, "database.read_replicas", db.read_replicas,
+                      "replica lag is watched through enhanced monitoring, which is off",
+                      "set database.monitoring_interval_seconds (e.g. 60)")
+    obs = env.observability
+    if obs.ecs_cpu_percent <= env.compute.cpu_target_percent:
+        yield Problem(files.env, "observability.ecs_cpu_percent", obs.ecs_cpu_percent,
+                      f"not above the scaling target ({env.compute.cpu_target_percent} %): the "
+                      "alarm would fire whenever autoscaling works as intended",
+                      "alarm above compute.cpu_target_percent (e.g. 90)")
+    if obs.ecs_memory_percent <= env.compute.memory_target_percent:
+        yield Problem(files.env, "observability.ecs_memory_percent", obs.ecs_memory_percent,
+                      f"not above the scaling target ({env.compute.memory_target_percent} %)",
+                      "alarm above compute.memory_target_percent (e.g. 90)")
+
+
 def edge_names(env: Environment, files: Files) -> Iterator[Problem]:
     edge = env.edge
     names = ", ".join(edge.certificate_names())
@@ -271,6 +298,7 @@ RULES: tuple[Rule, ...] = (
     connection_budget_holds,
     data_tier,
     edge_names,
+    operations,
     emulator_isolation,
 )
 

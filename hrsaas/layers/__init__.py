@@ -6,6 +6,7 @@ from ..config import Environment
 from ..emulator import ignore_emulator_drift
 from ..guard import STATEFUL_TYPES
 from ..tf import App
+from .backup import BackupStack
 from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
 from .cache import CacheOutputs, CacheStack
@@ -14,12 +15,13 @@ from .data import DataOutputs, DataStack
 from .edge import EdgeOutputs, EdgeStack
 from .messaging import MessagingOutputs, MessagingStack
 from .network import NetworkOutputs, NetworkStack
+from .observability import ObservabilityStack
 from .registry import RegistryOutputs, RegistryStack
 from .scaling import ScalingStack
 from .security import SecurityOutputs, SecurityStack
 
 LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry", "edge",
-          "compute", "scaling")
+          "compute", "scaling", "observability", "backup")
 
 
 def prevent_destroy_of_stateful(stack: LayerStack) -> None:
@@ -42,8 +44,11 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     compute = ComputeStack(app, env, network=network, security=security, data=data, cache=cache,
                            messaging=messaging, registry=registry, edge=edge)
     scaling = ScalingStack(app, env, compute=compute)
+    observability = ObservabilityStack(app, env, security=security, data=data, edge=edge,
+                                       compute=compute)
+    backup = BackupStack(app, env, security=security, data=data, edge=edge)
     stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging, registry,
-                                edge, compute, scaling]
+                                edge, compute, scaling, observability, backup]
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
@@ -65,6 +70,7 @@ __all__ = [
     "BootstrapOutputs",
     "BootstrapStack",
     "CacheOutputs",
+    "BackupStack",
     "CacheStack",
     "ComputeOutputs",
     "ComputeStack",
@@ -77,6 +83,7 @@ __all__ = [
     "MessagingStack",
     "NetworkOutputs",
     "NetworkStack",
+    "ObservabilityStack",
     "RegistryOutputs",
     "RegistryStack",
     "ScalingStack",

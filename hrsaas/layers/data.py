@@ -20,6 +20,8 @@ class DataOutputs(LayerOutputs):
     db_port: float = output("RDS port (DB_PORT)")
     db_instance_id: str = output("RDS instance identifier")
     db_resource_id: str = output("RDS resource ID (IAM database authentication)")
+    db_instance_arn: str = output("RDS instance ARN (the backup plan selects it)")
+    replica_ids: list[str] = output("read replica identifiers (replica-lag alarms)")
 
 
 class DataStack(LayerStack):
@@ -61,9 +63,13 @@ class DataStack(LayerStack):
             log_exports=db.log_exports,
             log_retention_days=env.logs.retention_days,
             logs_kms_key_arn=sec.logs_kms_key_arn,
+            read_replicas=db.read_replicas,
+            read_replica_class=db.read_replica_class,
         ))
         self.outputs = DataOutputs(
             db_host=postgres.address, db_port=postgres.port,
             db_instance_id=postgres.instance.identifier,
             db_resource_id=postgres.instance.resource_id,
+            db_instance_arn=postgres.instance.arn,
+            replica_ids=[r.identifier for r in postgres.replicas],
         ).export(self)

@@ -24,10 +24,11 @@ KEYS = {
     "cache": ("ElastiCache Redis at rest", ("elasticache",)),
     "messaging": ("SNS topics and SQS queues", ("sns", "sqs")),
     "files": ("the file-storage bucket", ("s3",)),
+    "backup": ("the AWS Backup vault", ("backup",)),
 }
 # Services that use a key themselves, not on a caller's behalf: SNS encrypts what it delivers
-# to the encrypted queues.
-KEY_SERVICE_PRINCIPALS = {"messaging": ("sns.amazonaws.com",)}
+# to the encrypted queues; CloudWatch publishes alarms to the encrypted alarm topics.
+KEY_SERVICE_PRINCIPALS = {"messaging": ("sns.amazonaws.com", "cloudwatch.amazonaws.com")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +39,7 @@ class SecurityOutputs(LayerOutputs):
     cache_kms_key_arn: str | None = output("CMK for ElastiCache (customer_managed_keys)")
     messaging_kms_key_arn: str | None = output("CMK for SNS and SQS (customer_managed_keys)")
     files_kms_key_arn: str | None = output("CMK for the file bucket (customer_managed_keys)")
+    backup_kms_key_arn: str | None = output("CMK for the backup vault (customer_managed_keys)")
     db_secret_arn: str = output("hr-saas/db: username, password")
     db_secret_generation: float = output("generation of hr-saas/db's values (password_wo_version)")
     redis_secret_arn: str = output("hr-saas/redis: password (the Redis AUTH token)")
@@ -107,6 +109,7 @@ class SecurityStack(LayerStack):
             cache_kms_key_arn=keys["cache"],
             messaging_kms_key_arn=keys["messaging"],
             files_kms_key_arn=keys["files"],
+            backup_kms_key_arn=keys["backup"],
             db_secret_arn=db.arn,
             db_secret_generation=db.generation,
             redis_secret_arn=redis.arn,

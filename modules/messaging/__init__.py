@@ -1,3 +1,3 @@
-from .construct import CONSUME_ACTIONS, Messaging, MessagingProps
+from .construct import CONSUME_ACTIONS, Messaging, MessagingProps, queue_names
 
-__all__ = ["CONSUME_ACTIONS", "Messaging", "MessagingProps"]
+__all__ = ["CONSUME_ACTIONS", "Messaging", "MessagingProps", "queue_names"]

@@ -17,6 +17,11 @@ CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessage
                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
 
 
+def queue_names(service_name: str) -> tuple[str, str]:
+    """(queue, DLQ) of a subscribing service: ``<name>-service-queue``, ``<name>-service-dlq``."""
+    return f"{service_name}-queue", f"{service_name}-dlq"
+
+
 class MessagingProps(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -55,6 +60,9 @@ class Messaging(Construct):
                             "sns:ListSubscriptionsByTopic"],
                 "principals": [{"type": "AWS", "identifiers": [root]}],
                 "resources": [topic.arn],
+                # Explicit: principals of this account only, never another account's.
+                "condition": [{"test": "StringEquals", "variable": "aws:PrincipalAccount",
+                               "values": [props.account_id]}],
             }]
             if props.deny_insecure_transport:
                 statements.append(_deny_plain_http("sns:Publish", topic.arn))
@@ -72,18 +80,19 @@ class Messaging(Construct):
         for service, topics in sorted(props.subscriptions.items()):
             base = f"{service}-service"
             tags = {"Service": base}
+            queue_name, dlq_name = queue_names(base)
             dlq = aws.sqs_queue.SqsQueue(
-                self, f"{base}-dlq", name=f"{base}-dlq",
+                self, f"{base}-dlq", name=dlq_name,
                 message_retention_seconds=props.dlq_retention_seconds,
-                tags={"Name": f"{base}-dlq", **tags}, **encryption)
+                tags={"Name": dlq_name, **tags}, **encryption)
             queue = aws.sqs_queue.SqsQueue(
-                self, f"{base}-queue", name=f"{base}-queue",
+                self, f"{base}-queue", name=queue_name,
                 visibility_timeout_seconds=props.visibility_timeout_seconds,
                 message_retention_seconds=props.queue_retention_seconds,
                 redrive_policy=Token.as_string(Fn.jsonencode({
                     "deadLetterTargetArn": dlq.arn,
                     "maxReceiveCount": props.max_receive_count})),
-                tags={"Name": f"{base}-queue", **tags}, **encryption)
+                tags={"Name": queue_name, **tags}, **encryption)
             if props.redrive_allow_policy:
                 aws.sqs_queue_redrive_allow_policy.SqsQueueRedriveAllowPolicy(
                     self, f"{base}-dlq-redrive-allow", queue_url=dlq.url,

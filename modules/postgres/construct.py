@@ -49,6 +49,10 @@ class PostgresProps(BaseModel):
     log_exports: tuple[str, ...] = ("postgresql", "upgrade")
     log_retention_days: int = 365
     logs_kms_key_arn: str | None = None
+    read_replicas: int = Field(0, ge=0, le=5)
+    """Read replicas for reporting queries (guide §15 read scaling)."""
+    read_replica_class: str | None = None
+    """Their instance class; None = the primary's."""
 
 
 class Postgres(Construct):
@@ -154,3 +158,32 @@ class Postgres(Construct):
         )
         self.address = self.instance.address
         self.port = self.instance.port
+        # Replicas inherit storage, encryption, parameters and credentials from the primary;
+        # they keep no backups of their own and can be dropped without a snapshot.
+        self.replicas = [aws.db_instance.DbInstance(
+            self, f"replica-{n}",
+            identifier=f"{props.identifier}-replica-{n}",
+            replicate_source_db=self.instance.identifier,
+            instance_class=props.read_replica_class or props.instance_class,
+            storage_type="gp3",
+            max_allocated_storage=props.max_allocated_storage_gib,
+            vpc_security_group_ids=[props.security_group_id],
+            publicly_accessible=False,
+            storage_encrypted=True,
+            kms_key_id=props.kms_key_arn,
+            parameter_group_name=self.parameter_group.name,
+            iam_database_authentication_enabled=True,
+            auto_minor_version_upgrade=True,
+            apply_immediately=False,
+            copy_tags_to_snapshot=True,
+            deletion_protection=props.deletion_protection,
+            skip_final_snapshot=True,
+            backup_retention_period=0,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=props.kms_key_arn,
+            performance_insights_retention_period=props.performance_insights_retention_days,
+            monitoring_interval=props.monitoring_interval_seconds,
+            monitoring_role_arn=self.monitoring_role.arn,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            tags={"Name": f"{props.identifier}-replica-{n}", "Role": "read-replica"},
+        ) for n in range(1, props.read_replicas + 1)]

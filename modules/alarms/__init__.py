@@ -1,0 +1,3 @@
+from .construct import Alarms, AlarmsProps
+
+__all__ = ["Alarms", "AlarmsProps"]

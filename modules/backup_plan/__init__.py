@@ -1,0 +1,3 @@
+from .construct import BackupPlan, BackupPlanProps
+
+__all__ = ["BackupPlan", "BackupPlanProps"]

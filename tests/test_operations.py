@@ -1,0 +1,152 @@
+"""Operations (guide §4, §15, §16): the alarm set derived from the catalog, the backup plan with
+its cross-region copy in prod, and the scaling knobs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from hrsaas.config import load_environment
+from hrsaas.config.loader import ENVS_DIR
+from hrsaas.layers.observability import cache_nodes
+from scripts.toolenv import PYTHON, ROOT, tool_env
+
+ENVS = ["mvp", "prod"]
+
+
+def alarms_of(s) -> dict[str, dict]:
+    return {a["alarm_name"]: a for a in s.resources("aws_cloudwatch_metric_alarm").values()}
+
+
+def topic_severity(s, alarm: dict) -> str:
+    _, topic = s.deref(alarm["alarm_actions"][0])
+    return topic["tags"]["Severity"]
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_every_service_queue_target_group_and_data_node_has_its_alarms(stack, env_name):
+    env = load_environment(env_name)
+    s = stack(f"{env_name}-observability")
+    found = alarms_of(s)
+    p = f"hr-saas-{env_name}"
+    expected = {f"{p}-alb-5xx-rate", f"{p}-alb-response-time", f"{p}-db-cpu-high",
+                f"{p}-global-cloudfront-5xx-rate",
+                f"{p}-db-free-storage-low", f"{p}-db-freeable-memory-low",
+                f"{p}-db-connections-high"}
+    services = env.deployed_services()
+    for svc in services:
+        expected |= {f"{p}-{svc.service_name}-{what}" for what in (
+            "unhealthy-hosts", "cpu-high", "memory-high", "below-desired")}
+        if svc.subscribes:
+            expected |= {f"{p}-{svc.service_name}-dlq-messages",
+                         f"{p}-{svc.service_name}-queue-oldest-message"}
+    for node, replica in cache_nodes(env, f"{p}-cache"):
+        expected |= {f"{p}-{node}-{what}" for what in ("cpu-high", "memory-high", "evictions")}
+        if replica:
+            expected.add(f"{p}-{node}-replication-lag")
+    expected |= {f"{p}-db-replica-{n}-lag" for n in range(1, env.database.read_replicas + 1)}
+    assert set(found) == expected
+    # Every target group is watched: one unhealthy-hosts alarm per deployed service's group.
+    groups = {a["dimensions"]["TargetGroup"] for a in found.values()
+              if a.get("metric_name") == "UnHealthyHostCount"}
+    assert groups == {"${data.terraform_remote_state.remote-compute.outputs."
+                      f"target_group_arn_suffixes.{svc.name}}}" for svc in services}
+    # Severity follows the catalog's priority.
+    for svc in services:
+        alarm = found[f"{p}-{svc.service_name}-cpu-high"]
+        assert topic_severity(s, alarm) == ("critical" if svc.priority == "high"
+                                            else "warning"), svc.name
+        assert alarm["threshold"] == env.observability.ecs_cpu_percent
+    assert topic_severity(s, found[f"{p}-db-cpu-high"]) == "critical"
+    # Connections against this env's max_connections.
+    assert found[f"{p}-db-connections-high"]["threshold"] == (
+        env.database.max_connections * env.observability.rds_connections_percent / 100)
+    if env_name == "prod":  # primary + replica: the replica's lag is watched
+        assert f"{p}-{p}-cache-002-replication-lag" in found
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_alarm_topics_and_dashboard(stack, env_name):
+    s = stack(f"{env_name}-observability")
+    topics = {t["name"]: t for t in s.resources("aws_sns_topic").values()}
+    p = f"hr-saas-{env_name}"
+    assert set(topics) == {f"{p}-alarms-critical", f"{p}-alarms-warning",
+                           f"{p}-global-alarms-critical", f"{p}-global-alarms-warning"}
+    for name in (f"{p}-global-alarms-critical", f"{p}-global-alarms-warning"):
+        assert topics[name]["provider"] == "aws.us_east_1"
+    if env_name == "prod":
+        assert topics[f"{p}-alarms-critical"]["kms_master_key_id"] == (
+            "${data.terraform_remote_state.remote-security.outputs.messaging_kms_key_arn}")
+    for policy in s.resources("aws_sns_topic_policy").values():
+        [statement] = json.loads(policy["policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == (
+            load_environment(env_name).account_id)
+    dashboard = json.loads(s.one("aws_cloudwatch_dashboard")["dashboard_body"])
+    assert len(dashboard["widgets"]) >= 5
+
+
+def test_cloudfront_is_watched_from_us_east_1(stack):
+    s = stack("prod-observability")
+    cdn = [a for a in s.resources("aws_cloudwatch_metric_alarm").values()
+           if a.get("namespace") == "AWS/CloudFront"]
+    assert len(cdn) == 1 and cdn[0]["provider"] == "aws.us_east_1"
+    assert cdn[0]["dimensions"]["Region"] == "Global"
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_backup_plan_and_the_cross_region_copy_in_prod(stack, env_name):
+    env = load_environment(env_name)
+    s = stack(f"{env_name}-backup")
+    [rule] = s.one("aws_backup_plan")["rule"]
+    assert rule["schedule"] == env.backup.schedule
+    assert rule["lifecycle"] == {"delete_after": env.backup.retention_days}
+    selection = s.one("aws_backup_selection")
+    assert sorted(selection["resources"]) == sorted([
+        "${data.terraform_remote_state.remote-data.outputs.db_instance_arn}",
+        "${data.terraform_remote_state.remote-edge.outputs.file_bucket_arn}"])
+    vaults = {v["name"]: v for v in s.resources("aws_backup_vault").values()}
+    if env_name == "prod":
+        [copy] = rule["copy_action"]
+        copy_vault = vaults[f"hr-saas-{env_name}-copy"]
+        assert copy_vault["provider"] == "aws.copy_region"
+        providers = {p.get("alias"): p for p in s.json["provider"]["aws"]}
+        assert providers["copy_region"]["region"] == "ap-northeast-1" != env.region
+        assert copy["destination_vault_arn"].startswith("${aws_backup_vault.backup_copy-vault")
+        assert copy["lifecycle"] == {"delete_after": env.backup.copy_retention_days}
+        assert vaults[f"hr-saas-{env_name}"]["kms_key_arn"] == (
+            "${data.terraform_remote_state.remote-security.outputs.backup_kms_key_arn}")
+    else:
+        assert "copy_action" not in rule and set(vaults) == {f"hr-saas-{env_name}"}
+
+
+def test_read_replicas_are_a_knob_with_their_alarm(tmp_path):
+    envs = tmp_path / "envs"
+    shutil.copytree(ENVS_DIR, envs)
+    (envs / "staging.toml").write_text(
+        'extends = "mvp"\naccount_id = "333333333333"\n'
+        '[database]\nread_replicas = 2\nread_replica_class = "db.t3.large"\n'
+        '# 7 services at up to 3 tasks, doubled in rolling deploys: the budget needs 650\n'
+        'max_connections = 700\n'
+        '[services.task_count]\nmin_tasks = 1\nmax_tasks = 3\n')
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [str(PYTHON), str(ROOT / "main.py")], cwd=ROOT, capture_output=True, text=True,
+        env=tool_env({"HRSAAS_ENVS_DIR": str(envs), "HRSAAS_ENVS": "staging",
+                      "CDKTF_OUTDIR": str(out)}), timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    data = json.loads((out / "stacks/staging-data/cdk.tf.json").read_text())
+    replicas = [r for r in data["resource"]["aws_db_instance"].values()
+                if "replicate_source_db" in r]
+    assert sorted(r["identifier"] for r in replicas) == [
+        "hr-saas-staging-db-replica-1", "hr-saas-staging-db-replica-2"]
+    assert {r["instance_class"] for r in replicas} == {"db.t3.large"}
+    obs = json.loads((out / "stacks/staging-observability/cdk.tf.json").read_text())
+    names = {a["alarm_name"] for a in obs["resource"]["aws_cloudwatch_metric_alarm"].values()}
+    assert {"hr-saas-staging-db-replica-1-lag", "hr-saas-staging-db-replica-2-lag"} <= names
+    scaling = json.loads((out / "stacks/staging-scaling/cdk.tf.json").read_text())
+    assert {t["max_capacity"] for t in
+            scaling["resource"]["aws_appautoscaling_target"].values()} == {3}
