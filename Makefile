@@ -9,7 +9,7 @@ export CHECKPOINT_DISABLE := 1
 export TF_IN_AUTOMATION   := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup synth scan test test-fast deploy destroy plan plan-summary outputs bench lint emulator-stop clean
+.PHONY: help setup synth scan test test-fast deploy destroy plan plan-summary cost outputs bench lint emulator-stop clean
 
 help:
 	@echo "make setup | synth | scan | test | deploy ENV=local | destroy ENV=local | plan ENV=<env> | bench | lint"
@@ -40,6 +40,10 @@ destroy: setup
 
 plan: setup
 	$(PY) -m scripts.stacks plan --env $(ENV)
+
+# Monthly estimate of the synthesized stacks (FORMAT=markdown adds the guide §13 comparison).
+cost: synth
+	$(PY) -m scripts.cost --env $(ENV) $(if $(FORMAT),--format $(FORMAT))
 
 plan-summary: setup
 	$(PY) -m scripts.plan_summary plans --scan reports/plans/scan_summary.json --out reports/plan-summary.md
