@@ -1,0 +1,553 @@
+"""Render every plan of a run into one Markdown comment for the pull request.
+
+    python -m scripts.plan_summary                  # plans/ → reports/plan-summary.md
+    python -m scripts.plan_summary plans --scan reports/plans/scan_summary.json
+    python -m scripts.plan_summary plans/prod --out summary.md --limit 65536
+    python -m scripts.plan_summary --run-url "$RUN_URL"   # in CI: link the run's artifacts
+
+Reads the layout ``python -m scripts.stacks plan --env <env>`` writes: ``plans/<env>/`` holds per
+stack ``<stack>.tfplan``, ``<stack>.json`` (``terraform show -json``) and ``<stack>.txt`` (the
+plan text); a stack whose plan failed has ``<stack>.error.txt`` (its first error) instead of the
+JSON. A folder of one environment (``plans/prod``) works too. Stacks are listed in the order
+the plans run (the dependency order of ``cdktf.out/manifest.json``, ``--outdir``), else
+alphabetically. The optional ``--scan`` file is the checkov gate's verdict over the plans
+(``scripts.scan --framework terraform_plan``); stacks it does not name show "not scanned".
+
+The comment, in this order: a hidden marker (a workflow finds and updates its sticky comment by
+it), the verdict, every DESTROY and REPLACE (what a reviewer must not miss), one table per
+environment (add / change / destroy / replace, checkov, status), the checkov failures, and each
+stack's plan text folded in ``<details>``. It stays under GitHub's comment limit (65,536
+characters): the plan texts are cut first, the largest first (state refresh progress before
+any change), with a note that the full plans are in the workflow's artifacts. The destroy/replace
+list and the tables are never dropped; only a list too long for any comment keeps the rows that
+fit and counts the rest.
+
+Exit 0 when the summary is written, whatever the plans contain (it is a report, not a gate);
+exit 2 when the plans folder holds no plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cost import render_cost_section
+from .stacks import OUTDIR, PLANS, stack_order
+from .toolenv import ROOT
+
+MARKER = "<!-- hr-saas-plan-summary -->"
+GITHUB_LIMIT = 65536  # characters of one issue or pull-request comment
+DEFAULT_OUT = ROOT / "reports" / "plan-summary.md"
+KINDS = ("add", "change", "destroy", "replace")
+
+# resource_changes[].change.actions → what the table counts. Both replace orders (destroy
+# first, or create_before_destroy) are one replace, never also an add and a destroy.
+ACTIONS: dict[tuple[str, ...], str] = {
+    ("create",): "add",
+    ("update",): "change",
+    ("delete",): "destroy",
+    ("delete", "create"): "replace",
+    ("create", "delete"): "replace",
+}
+
+# Terraform's action_reason, in words a reviewer reads without the docs.
+REASONS = {
+    "replace_because_tainted": "tainted",
+    "replace_by_request": "-replace requested",
+    "replace_by_triggers": "replace_triggered_by",
+    "delete_because_no_resource_config": "removed from the configuration",
+    "delete_because_no_module": "its module was removed",
+    "delete_because_wrong_repetition": "count/for_each changed",
+    "delete_because_count_index": "count index gone",
+    "delete_because_each_key": "for_each key gone",
+    "delete_because_no_move_target": "moved block without target",
+}
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Terraform's progress lines before the plan itself ("<address>: Refreshing state... [id=…]").
+PROGRESS = re.compile(r"^\S.*?: (Refreshing state\.\.\.|Reading\.\.\.|Still reading\.\.\.|"
+                      r"Read complete after )")
+CELL_ERROR_CHARS = 160  # a failed stack's first error, in its table cell
+
+
+@dataclass(frozen=True)
+class Destructive:
+    """One destroy or replace: what reviewers must see."""
+
+    env: str
+    stack: str
+    address: str
+    action: str  # "destroy" or "replace"
+    why: str
+
+
+@dataclass
+class StackPlan:
+    """What the comment shows of one stack's plan."""
+
+    env: str
+    stack: str
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    destructive: list[Destructive] = field(default_factory=list)
+    outputs_only: bool = False  # no resource changes, but output values change
+    speculative: list[str] = field(default_factory=list)  # upstream layers read as unknown
+    no_state_bucket: bool = False  # planned from an empty local state (no bucket yet)
+    text: str = ""  # the plan text (or, for a failed plan, whatever text there is)
+    error: str | None = None  # the first error of a failed plan
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def changed(self) -> bool:
+        return any(self.counts.values())
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return f"failed: {self.error}"
+        if self.changed:
+            status = "changes"
+        else:
+            status = "changes (outputs only)" if self.outputs_only else "no changes"
+        return status + (f" · {self.caveat}" if self.caveat else "")
+
+    @property
+    def caveat(self) -> str:
+        """Why the plan's values are partly unknown (scripts/speculative.py), or ''."""
+        reasons = [f"{', '.join(self.speculative)} not applied yet"] if self.speculative else []
+        reasons += ["no state bucket yet"] if self.no_state_bucket else []
+        return f"speculative: {'; '.join(reasons)}" if reasons else ""
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def count_changes(plan: dict[str, Any], env: str, stack: str
+                  ) -> tuple[dict[str, int], list[Destructive]]:
+    """Counts per kind and every destroy/replace of one ``terraform show -json`` plan."""
+    counts = dict.fromkeys(KINDS, 0)
+    found: list[Destructive] = []
+    for rc in plan.get("resource_changes") or []:
+        change = rc.get("change") or {}
+        kind = ACTIONS.get(tuple(change.get("actions") or ()))
+        if kind is None:  # no-op, read, forget
+            continue
+        counts[kind] += 1
+        if kind in ("destroy", "replace"):
+            why = _why(rc.get("action_reason"), change.get("replace_paths"))
+            found.append(Destructive(env, stack, str(rc.get("address", "?")), kind, why))
+    return counts, found
+
+
+def _why(reason: str | None, replace_paths: list[list[str | int]] | None) -> str:
+    if replace_paths and reason in (None, "replace_because_cannot_update"):
+        return "forces replacement: " + ", ".join(_path(p) for p in replace_paths)
+    if reason is None:
+        return ""
+    return REASONS.get(reason, reason)
+
+
+def _path(steps: Iterable[str | int]) -> str:
+    """``["ingress", 0, "cidr"]`` → ``ingress[0].cidr``."""
+    out = ""
+    for step in steps:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _stack_names(folder: Path) -> set[str]:
+    """The stacks of one environment's folder (hidden work folders aside)."""
+    names = set()
+    for path in folder.iterdir():
+        if not path.is_file():
+            continue
+        if path.name.endswith(".error.txt"):
+            names.add(path.name.removesuffix(".error.txt"))
+        elif path.suffix in (".json", ".txt", ".tfplan"):
+            names.add(path.stem)
+    return names
+
+
+def load_stack(folder: Path, env: str, stack: str) -> StackPlan:
+    """One stack's plan from its files; a missing or unreadable JSON is a failed plan."""
+    plan = StackPlan(env, stack)
+    text_file, error_file = folder / f"{stack}.txt", folder / f"{stack}.error.txt"
+    json_file = folder / f"{stack}.json"
+    if text_file.is_file():
+        plan.text = text_file.read_text(errors="replace")
+    if error_file.is_file():
+        error = error_file.read_text(errors="replace").strip()
+        # scripts.stacks writes "<action> failed: <first error>"; "plan failed" says nothing
+        # the status does not (an init or plan-guard failure keeps its action).
+        plan.error = _one_line(error).removeprefix("plan failed: ") or "(no error message)"
+        plan.text = plan.text or error
+        return plan
+    if not json_file.is_file():
+        plan.error = f"no plan JSON ({stack}.json)"
+        return plan
+    try:
+        shown = json.loads(json_file.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        plan.error = f"unreadable plan JSON ({stack}.json): {exc}"
+        return plan
+    if shown.get("errored"):
+        plan.error = "the saved plan is marked as errored"
+    plan.counts, plan.destructive = count_changes(shown, env, stack)
+    plan.outputs_only = any(
+        tuple((oc or {}).get("actions") or ()) not in ((), ("no-op",))
+        for oc in (shown.get("output_changes") or {}).values())
+    meta_file = folder / f"{stack}.meta"  # scripts.stacks: which reads were speculative
+    if meta_file.is_file():
+        try:
+            meta = json.loads(meta_file.read_text())
+        except ValueError:
+            meta = {}
+        plan.speculative = [str(s) for s in meta.get("speculative_reads") or []]
+        plan.no_state_bucket = bool(meta.get("local_backend"))
+    return plan
+
+
+def stack_rank(env: str, outdir: Path | None) -> dict[str, int]:
+    """Position of each of the env's stacks in the order the plans run (the manifest's
+    dependency order); empty when there is no manifest or it does not know the env."""
+    if outdir is None:
+        return {}
+    try:
+        return {name: i for i, name in enumerate(stack_order(env, outdir))}
+    except (SystemExit, OSError, ValueError, KeyError):
+        return {}
+
+
+def load_plans(plans_dir: Path, outdir: Path | None = OUTDIR) -> list[StackPlan]:
+    """Every stack's plan under ``plans_dir`` (``<env>/<stack>.*``, or one env's folder), by
+    environment name, then in manifest order (stacks it does not know last, alphabetically)."""
+    if not plans_dir.is_dir():
+        return []
+    folders = sorted(p for p in plans_dir.iterdir()
+                     if p.is_dir() and not p.name.startswith(".") and _stack_names(p))
+    if not folders and _stack_names(plans_dir):  # the folder of one environment
+        folders = [plans_dir]
+    plans: list[StackPlan] = []
+    for folder in folders:
+        env = folder.name
+        rank = stack_rank(env, outdir)
+        names = sorted(_stack_names(folder), key=lambda s: (rank.get(s, len(rank)), s))
+        plans += [load_stack(folder, env, stack) for stack in names]
+    return plans
+
+
+def load_scan(path: Path) -> dict[str, Any]:
+    """The checkov gate's scan_summary.json."""
+    scan = json.loads(path.read_text())
+    if not isinstance(scan, dict) or not isinstance(scan.get("stacks", {}), dict):
+        raise ValueError(f"{path}: not a scan summary (no 'stacks' object)")
+    return scan
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in ANSI.sub("", text).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _cell(text: str, limit: int | None = None) -> str:
+    """Text safe inside a Markdown table cell."""
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text.replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _totals(plans: Sequence[StackPlan]) -> dict[str, int]:
+    return {kind: sum(p.counts[kind] for p in plans) for kind in KINDS}
+
+
+def checkov_cell(stack: str, scan: dict[str, Any] | None) -> str:
+    counts = (scan or {}).get("stacks", {}).get(stack)
+    if not counts:
+        return "not scanned"
+    failed, passed = int(counts.get("failed", 0)), int(counts.get("passed", 0))
+    suppressed = int(counts.get("suppressed", 0))
+    if failed:
+        return f"❌ {failed} failed"
+    return f"✅ {passed} passed" + (f" ({suppressed} suppressed)" if suppressed else "")
+
+
+def _scan_verdict(scan: dict[str, Any] | None) -> str:
+    if scan is None:
+        return "checkov: not scanned"
+    if scan.get("ok"):
+        return "checkov: ✅ passed"
+    failures, problems = len(scan.get("failures") or []), len(scan.get("problems") or [])
+    stale = len(scan.get("stale") or [])
+    parts = [_plural(failures, "failure") if failures else "",
+             _plural(stale, "stale suppression") if stale else "",
+             _plural(problems, "problem") if problems else ""]
+    return "checkov: ❌ failed" + (f" ({', '.join(p for p in parts if p)})" if any(parts) else "")
+
+
+def verdict(plans: Sequence[StackPlan], scan: dict[str, Any] | None) -> str:
+    """The one line under the heading."""
+    failed = [p for p in plans if p.failed]
+    totals = _totals(plans)
+    envs = {p.env for p in plans}
+    scan_failed = scan is not None and not scan.get("ok")
+    if failed:
+        icon, head = "❌", f"{_plural(len(failed), 'plan')} failed"
+    elif totals["destroy"] or totals["replace"]:
+        icon, head = "⚠️", (f"{totals['destroy']} to destroy and {totals['replace']} to replace: "
+                            "review them below")
+    elif any(p.changed or p.outputs_only for p in plans):
+        icon, head = "✅", "changes to apply, nothing destroyed or replaced"
+    else:
+        icon, head = "✅", "no changes"
+    if scan_failed:
+        icon = "❌"
+    counted = ", ".join(f"{totals[k]} to {k}" for k in KINDS)
+    return (f"{icon} **{head}** · {_plural(len(plans), 'stack')} in "
+            f"{_plural(len(envs), 'environment')}: {counted} · {_scan_verdict(scan)}")
+
+
+def destructive_section(plans: Sequence[StackPlan], max_rows: int | None = None) -> str:
+    """Every destroy and replace, first after the verdict. ``max_rows`` only ever applies when
+    the list alone would break the comment limit: the rest is then counted, not hidden."""
+    found = [r for p in plans for r in p.destructive]
+    failed = [p.stack for p in plans if p.failed]
+    lines = [f"### {'⚠️' if found else '✅'} Destroy and replace ({len(found)})", ""]
+    if not found:
+        lines.append("Nothing is destroyed or replaced.")
+    else:
+        lines += ["| action | resource | env | stack | why |", "|---|---|---|---|---|"]
+        shown = found if max_rows is None else found[:max_rows]
+        for r in shown:
+            action = "**DESTROY**" if r.action == "destroy" else "**REPLACE**"
+            lines.append(f"| {action} | {_cell(_code(r.address))} | {r.env} | {r.stack} | "
+                         f"{_cell(r.why)} |")
+        if len(shown) < len(found):
+            rest = found[len(shown):]
+            lines += ["", f"…and {len(rest)} more ({sum(r.action == 'destroy' for r in rest)} "
+                          f"destroy, {sum(r.action == 'replace' for r in rest)} replace) that "
+                          "do not fit in one comment: the full plans are in the workflow "
+                          "artifacts."]
+    if failed:
+        lines += ["", f"Not known for the failed plan(s) of {', '.join(failed)}: what they "
+                      "would destroy or replace shows once they plan."]
+    return "\n".join(lines)
+
+
+def tables(plans: Sequence[StackPlan], scan: dict[str, Any] | None) -> str:
+    """One table per environment, stacks in the order the plans were loaded."""
+    blocks = []
+    for env in dict.fromkeys(p.env for p in plans):
+        rows = ["| stack | add | change | destroy | replace | checkov | status |",
+                "|---|---:|---:|---:|---:|---|---|"]
+        for p in (p for p in plans if p.env == env):
+            counts = ["–"] * 4 if p.failed and not p.changed else [str(p.counts[k])
+                                                                   for k in KINDS]
+            status = ("failed: " + _cell(p.error or "", CELL_ERROR_CHARS) if p.failed
+                      else p.status)
+            rows.append(f"| {p.stack} | {' | '.join(counts)} | "
+                        f"{checkov_cell(p.stack, scan)} | {status} |")
+        blocks.append(f"### {env}\n\n" + "\n".join(rows))
+    return "\n\n".join(blocks)
+
+
+def scan_failures(scan: dict[str, Any] | None, max_rows: int = 50) -> str:
+    """The checkov failures no suppression covers (empty when there are none)."""
+    failures = (scan or {}).get("failures") or []
+    if not failures:
+        return ""
+    lines = [f"### ❌ checkov failures ({len(failures)})", "",
+             "| stack | check | resource |", "|---|---|---|"]
+    for f in failures[:max_rows]:
+        lines.append(f"| {_cell(str(f.get('stack', '?')))} | {_cell(str(f.get('check_id', '?')))}"
+                     f" | {_cell(_code(str(f.get('resource', '?'))))} |")
+    if len(failures) > max_rows:
+        lines += ["", f"…and {len(failures) - max_rows} more in the scan reports."]
+    return "\n".join(lines)
+
+
+def neutralise_fences(text: str) -> str:
+    """Plan text that cannot close the ```text fence around it: a zero-width space between
+    backticks breaks every run of three or more, and ANSI colour codes are dropped."""
+    text = ANSI.sub("", text)
+    return re.sub(r"`{3,}", lambda m: "\u200b".join(m.group()), text)
+
+
+def _summary_line(p: StackPlan) -> str:
+    if p.failed:
+        state = "plan failed"
+    elif p.changed:
+        state = ", ".join(f"{p.counts[k]} to {k}" for k in KINDS if p.counts[k])
+        state += f" ({p.caveat})" if p.caveat else ""
+    else:
+        state = p.status
+    return html.escape(f"{p.stack}: {state}")
+
+
+def details(p: StackPlan, text: str) -> str:
+    return (f"<details><summary>{_summary_line(p)}</summary>\n\n```text\n{text}\n```\n\n"
+            "</details>")
+
+
+def truncate_text(text: str, cap: int) -> str:
+    """``text`` in at most ``cap`` characters (about: the markers are estimated). The state
+    refresh progress goes first (it says nothing about the change), then the end is cut at a
+    line boundary; markers say what is missing and where the full plan is."""
+    if len(text) <= cap:
+        return text
+    lines = text.splitlines()
+    kept = [line for line in lines if not PROGRESS.match(line)]
+    head: list[str] = []
+    if len(kept) < len(lines):
+        head.append(f"… {len(lines) - len(kept)} lines of state refresh not shown (the full "
+                    "plan is in the workflow artifacts)")
+    condensed = "\n".join(head + kept)
+    if len(condensed) <= cap:
+        return condensed
+    marker = "… {} more lines not shown: the full plan is in the workflow artifacts"
+    room = cap - len(marker.format(len(kept))) - 1
+    body = condensed[: max(room, 0)]
+    body = body[: body.rfind("\n")] if "\n" in body else ""  # whole lines only
+    shown = body.count("\n") + 1 - len(head) if body else 0
+    return (f"{body}\n" if body else "") + marker.format(len(kept) - max(shown, 0))
+
+
+def fit_caps(lengths: Sequence[int], budget: int) -> int | None:
+    """The largest cap with sum(min(length, cap)) <= budget: the largest texts are cut first
+    and to the same size, smaller ones stay whole. None: everything fits uncut."""
+    if sum(lengths) <= budget:
+        return None
+    remaining, count = budget, len(lengths)
+    for length in sorted(lengths):
+        if length * count > remaining:
+            return max(remaining // count, 0)
+        remaining -= length
+        count -= 1
+    return max(remaining, 0)  # not reached: the sum was over budget
+
+
+def render(plans: Sequence[StackPlan], scan: dict[str, Any] | None = None,
+           limit: int = GITHUB_LIMIT, run_url: str | None = None, cost: str = "") -> str:
+    """The whole comment, at most ``limit`` characters (unless the destroy/replace list and
+    the tables alone are longer: they are never dropped). ``cost`` (scripts/cost.py's section)
+    goes right after the tables, so cutting plan texts never drops it."""
+    where = f"[the workflow artifacts]({run_url})" if run_url else "the workflow artifacts"
+    head = "\n\n".join([MARKER, "## Terraform plan summary", verdict(plans, scan)])
+    failures = scan_failures(scan)
+    texts = [neutralise_fences(p.text).strip("\n") or "(no plan text)" for p in plans]
+
+    def compose(listing: str, bodies: list[str] | None, note: str) -> str:
+        parts = [head, listing, tables(plans, scan)]
+        parts += [cost] if cost else []
+        parts += [failures] if failures else []
+        if bodies is not None:
+            parts.append("### Plans" + (f"\n\n{note}" if note else ""))
+            parts += [details(p, body) for p, body in zip(plans, bodies, strict=True)]
+        elif note:
+            parts.append(f"### Plans\n\n{note}")
+        return "\n\n".join(parts) + "\n"
+
+    listing = destructive_section(plans)
+    full = compose(listing, texts, "")
+    if len(full) <= limit:
+        return full
+
+    # 1. Cut the plan texts, the largest first, until the comment fits.
+    note = (f"> ✂️ Plan texts are cut to fit GitHub's {limit:,}-character comment limit (the "
+            f"largest first): the full plans are in {where}.")
+    empty = compose(listing, [""] * len(plans), note)
+    budget = limit - len(empty)
+    for _ in range(4):  # the cut markers' length is estimated: correct by what is left over
+        cap = fit_caps([len(t) for t in texts], budget)
+        if cap is None or cap <= 0:
+            break
+        out = compose(listing, [truncate_text(t, cap) for t in texts], note)
+        if len(out) <= limit:
+            return out
+        budget -= len(out) - limit
+    # 2. No room for any plan text: the blocks go, the note stays.
+    note = (f"> ✂️ The plan texts do not fit in GitHub's {limit:,}-character comment limit: "
+            f"the full plans are in {where}.")
+    out = compose(listing, None, note)
+    if len(out) <= limit:
+        return out
+    # 3. The destroy/replace list alone is too long: keep as many rows as fit, count the rest.
+    rows = sum(len(p.destructive) for p in plans)
+    low, high = 0, rows
+    while low < high:  # the most rows that still fit
+        mid = (low + high + 1) // 2
+        if len(compose(destructive_section(plans, mid), None, note)) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    return compose(destructive_section(plans, low), None, note)
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.plan_summary", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("plans_dir", nargs="?", type=Path, default=PLANS,
+                        help="plans/ (one folder per environment) or one environment's folder")
+    parser.add_argument("--scan", type=Path, default=None,
+                        help="the checkov verdict over the plans (reports/plans/scan_summary.json)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the Markdown file")
+    parser.add_argument("--limit", type=int, default=GITHUB_LIMIT,
+                        help="maximum characters of the comment (GitHub: 65536)")
+    parser.add_argument("--outdir", type=Path, default=OUTDIR,
+                        help="the synthesized cdktf.out whose manifest orders the stacks")
+    parser.add_argument("--run-url", default=None,
+                        help="link for 'the workflow artifacts' (the Actions run's URL)")
+    parser.add_argument("--no-cost", action="store_true",
+                        help="leave out the cost section (scripts/cost.py's plan diff)")
+    args = parser.parse_args(argv)
+
+    plans = load_plans(args.plans_dir, args.outdir)
+    if not plans:
+        print(f"no plans in {args.plans_dir}: expected <env>/<stack>.json (or .error.txt) as "
+              "`make plan ENV=<env>` writes them", file=sys.stderr)
+        return 2
+    scan = None
+    if args.scan is not None:
+        try:
+            scan = load_scan(args.scan)
+        except (OSError, ValueError) as exc:
+            # A missing verdict must not hide the plans: the table says "not scanned".
+            print(f"warning: no checkov verdict read from {args.scan} ({exc}); every stack "
+                  "shows 'not scanned'", file=sys.stderr)
+    cost = "" if args.no_cost else render_cost_section(args.plans_dir)
+    text = render(plans, scan, args.limit, args.run_url, cost=cost)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    if len(text) > args.limit:
+        print(f"warning: {len(text)} characters, over the limit of {args.limit}: the "
+              "verdict and the tables alone are that long", file=sys.stderr)
+    print(f"plan summary of {_plural(len(plans), 'stack')} written to {args.out} "
+          f"({len(text):,} characters)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
