@@ -19,8 +19,10 @@ EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
     "aws_cloudfront_distribution": ("origin", "default_cache_behavior", "viewer_certificate"),
     # moto re-serializes the redrive policy JSON with other whitespace.
     "aws_sqs_queue": ("redrive_policy",),
-    # moto does not return an ECS service's capacity-provider strategy (a forced replacement).
-    "aws_ecs_service": ("capacity_provider_strategy",),
+    # moto does not return an ECS service's capacity-provider strategy (a forced replacement),
+    # its AZ rebalancing, managed tags or health-check grace period.
+    "aws_ecs_service": ("capacity_provider_strategy", "availability_zone_rebalancing",
+                        "enable_ecs_managed_tags", "health_check_grace_period_seconds"),
     # moto does not keep Performance Insights settings.
     "aws_db_instance": ("performance_insights_enabled", "performance_insights_retention_period",
                         "performance_insights_kms_key_id"),

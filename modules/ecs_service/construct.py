@@ -226,6 +226,8 @@ class EcsService(Construct):
             health_check_grace_period_seconds=p.health_check_grace_seconds,
             wait_for_steady_state=p.wait_for_steady_state,
             enable_ecs_managed_tags=True, propagate_tags="SERVICE",
+            # After an AZ outage ECS moves tasks back until both AZs carry their share.
+            availability_zone_rebalancing="ENABLED",
             depends_on=[self.listener_rule, *p.after],
             tags=tags)
         # Autoscaling owns the running count once the service exists.
