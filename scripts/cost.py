@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hrsaas.config.loader import merge
+
 from .toolenv import ROOT
 
 COST_DIR = ROOT / "cost"
@@ -199,16 +201,6 @@ def _load_toml(path: Path) -> dict[str, Any]:
         return tomllib.load(fh)
 
 
-def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 @dataclass(frozen=True)
 class Prices:
     table: Mapping[str, Any]
@@ -268,8 +260,8 @@ class Assumptions:
     def load(cls, env: str, path: Path = ASSUMPTIONS_FILE,
              overrides: Mapping[str, Any] | None = None) -> Assumptions:
         raw = _load_toml(path)
-        merged = deep_merge(raw.get("default", {}), raw.get("env", {}).get(env, {}))
-        return cls(env, deep_merge(merged, overrides or {}), path)
+        merged = merge(raw.get("default", {}), raw.get("env", {}).get(env, {}))
+        return cls(env, merge(merged, overrides or {}), path)
 
     @property
     def hours(self) -> float:

@@ -48,11 +48,12 @@ def _rel(path: Path, envs_dir: Path) -> str:
         return str(path)
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Tables merged key by key, everything else (lists too) replaced whole."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge(merged[key], value)
         else:
             merged[key] = value
     return merged
@@ -67,8 +68,8 @@ def _env_data(name: str, envs_dir: Path, chain: tuple[str, ...] = ()) -> dict[st
     data = _read(path, envs_dir)
     parent = data.pop("extends", None)
     if parent is None:
-        return _merge(_read(envs_dir / DEFAULTS, envs_dir), data)
-    return _merge(_env_data(parent, envs_dir, chain + (name,)), data)
+        return merge(_read(envs_dir / DEFAULTS, envs_dir), data)
+    return merge(_env_data(parent, envs_dir, chain + (name,)), data)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
