@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hrsaas.config import load_environment
 from modules.cdn_site import CACHING_OPTIMIZED
 
 DOMAIN = "hr.example.com"  # envs/base/defaults.toml (the test states the guide's value)
@@ -107,3 +108,17 @@ def test_file_bucket(stack, env):
     assert default["sse_algorithm"] == "aws:kms"
     assert ("kms_master_key_id" in default) is (env == "prod")
     assert {"file_bucket_arn", "regional_certificate_arn", "zone_id"} <= set(s.json["output"])
+
+
+@pytest.mark.parametrize("env", ["mvp", "prod"])
+def test_access_logs_expire_with_the_env_log_retention(stack, env):
+    s = stack(f"{env}-edge")
+    rules = {}
+    for body in s.resources("aws_s3_bucket_lifecycle_configuration").values():
+        _, bucket = s.deref(body["bucket"])
+        rules[bucket["bucket"]] = body["rule"][0]
+    assert rules[f"hr-saas-logs-{env}"]["expiration"] == [
+        {"days": load_environment(env).logs.retention_days}]
+    # Frontend assets and user files are never expired by age.
+    assert "expiration" not in rules[f"hr-saas-frontend-{env}"]
+    assert "expiration" not in rules[f"hr-saas-files-{env}"]

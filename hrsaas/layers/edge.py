@@ -89,7 +89,7 @@ class EdgeStack(LayerStack):
         tls = enforces_tls_in_policies(env)
         site = CdnSite(self, "frontend", CdnSiteProps(
             name=self.names.resource(), region=env.region, account_id=env.account_id,
-            waf_log_retention_days=env.logs.retention_days,
+            log_retention_days=env.logs.retention_days,
             bucket_name=self.names.env_suffixed("frontend"),
             log_bucket_name=self.names.env_suffixed("logs"),
             aliases=edge.frontend_aliases, certificate_arn=cloudfront_cert.arn,

@@ -29,7 +29,8 @@ class CdnSiteProps(BaseModel):
     price_class: str = "PriceClass_200"
     minimum_tls: str = "TLSv1.2_2021"
     waf: bool = False
-    waf_log_retention_days: int = 365
+    log_retention_days: int = 365
+    """Days the access logs (log bucket) and WAF logs are kept."""
     us_east_1: object | None = None
     """The us-east-1 provider (WAF for CloudFront lives there)."""
     name: str
@@ -50,6 +51,8 @@ class CdnSite(Construct):
             object_ownership="BucketOwnerPreferred", force_destroy=props.force_destroy,
             deny_insecure_transport=props.deny_insecure_transport,
             noncurrent_version_retention_days=30,
+            # Access logs (CloudFront, ALB, S3) are kept as long as the env keeps its logs.
+            current_version_expiration_days=props.log_retention_days,
             extra_policy_statements=({
                 "sid": "S3ServerAccessLogs",
                 "actions": ["s3:PutObject"],
@@ -68,7 +71,7 @@ class CdnSite(Construct):
         if props.waf:
             web_acl = WebAcl(self, "waf", WebAclProps(
                 name=f"{props.name}-frontend", scope="CLOUDFRONT", provider=props.us_east_1,
-                log_retention_days=props.waf_log_retention_days))
+                log_retention_days=props.log_retention_days))
         origin_id = "frontend-s3"
         self.distribution = aws.cloudfront_distribution.CloudfrontDistribution(
             self, "distribution",

@@ -19,6 +19,8 @@ class SecureBucketProps(BaseModel):
     """SSE-S3 (AES256) instead of KMS — what CloudFront-served buckets need without key grants."""
     versioning: bool = True
     noncurrent_version_retention_days: int = Field(90, ge=1)
+    current_version_expiration_days: int | None = Field(None, ge=1)
+    """Expire objects this many days after creation (log buckets); None = keep them."""
     force_destroy: bool = False
     """Default: a bucket with objects is never deleted by Terraform."""
     extra_policy_statements: tuple[dict, ...] = ()
@@ -93,6 +95,9 @@ class SecureBucket(Construct):
                  abort_incomplete_multipart_upload=[
                      lifecycle.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
                          days_after_initiation=7)],
+                 expiration=[lifecycle.S3BucketLifecycleConfigurationRuleExpiration(
+                     days=props.current_version_expiration_days)]
+                 if props.current_version_expiration_days else None,
              )])),
         ]
         if statements:
