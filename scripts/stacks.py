@@ -84,7 +84,8 @@ def stack_order(env_name: str, outdir: Path = OUTDIR) -> list[str]:
 
 def first_error(output: str) -> str:
     """The first ``Error:`` line; for a failed pre/postcondition also its message (the last
-    line of the error block: the line itself only says which condition failed)."""
+    paragraph of the error block, which Terraform wraps over several lines: the ``Error:``
+    line itself only says which condition failed)."""
     clean = re.sub(r"\x1b\[[0-9;]*m", "", output)
     lines = clean.splitlines()
     for i, line in enumerate(lines):
@@ -96,7 +97,12 @@ def first_error(output: str) -> str:
                     if following.startswith("╵"):
                         break
                     block.append(following.strip(" │"))
-                message = next((b for b in reversed(block) if b), "")
+                while block and not block[-1]:
+                    block.pop()
+                paragraph: list[str] = []
+                while block and block[-1]:
+                    paragraph.insert(0, block.pop())
+                message = " ".join(paragraph)
                 if message:
                     return f"{text}: {message}"
             return text

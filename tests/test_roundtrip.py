@@ -168,19 +168,21 @@ def test_a_service_rolls_back_through_its_image_parameter(deployed, runner, moto
 
     _, first_revision = running()
     release = f"{repository}:5d6e7f8"
-    ssm.put_parameter(Name=name, Value=release, Overwrite=True)
-    runner.deploy(only=["local-compute"])
-    assert running()[0] == release
-    ssm.put_parameter(Name=name, Value=original, Overwrite=True)  # the rollback
-    runner.deploy(only=["local-compute"])
-    image, revision = running()
-    assert image == original and revision > first_revision + 1
-    # A moving tag is refused before anything is applied.
-    ssm.put_parameter(Name=name, Value=f"{repository}:latest", Overwrite=True)
-    with pytest.raises(StackFailed, match="no released image"):
+    try:
+        ssm.put_parameter(Name=name, Value=release, Overwrite=True)
         runner.deploy(only=["local-compute"])
-    assert running()[0] == original
-    ssm.put_parameter(Name=name, Value=original, Overwrite=True)
+        assert running()[0] == release
+        ssm.put_parameter(Name=name, Value=original, Overwrite=True)  # the rollback
+        runner.deploy(only=["local-compute"])
+        image, revision = running()
+        assert image == original and revision > first_revision + 1
+        # A moving tag is refused before anything is applied, with the precondition's words.
+        ssm.put_parameter(Name=name, Value=f"{repository}:latest", Overwrite=True)
+        with pytest.raises(StackFailed, match="employee-service has no released image"):
+            runner.deploy(only=["local-compute"])
+        assert running()[0] == original
+    finally:
+        ssm.put_parameter(Name=name, Value=original, Overwrite=True)
 
 
 def test_replan_shows_no_changes_and_saves_plans(deployed, runner, tmp_path_factory):

@@ -144,3 +144,22 @@ def test_no_nested_block_lost_its_keys(synth_dir):
 
     for path in (synth_dir / "stacks").glob("*/cdk.tf.json"):
         walk(json.loads(path.read_text()), path.parent.name)
+
+
+def test_a_failed_condition_reports_its_message_not_just_its_kind():
+    from scripts.stacks import first_error
+
+    # Terraform's own layout: the Error line names the kind, the wrapped last paragraph says why.
+    output = (
+        "│ Error: Resource precondition failed\n│ \n"
+        '│   on cdk.tf.json line 1034, in resource "aws_ecs_task_definition" "x":\n'
+        "│ 1034:       }\n│     ├────────────────\n"
+        '│     │ data.aws_ssm_parameter.employee-image.insecure_value is "r:latest"\n│ \n'
+        "│ employee-service has no released image (or a moving tag): publish a\n"
+        "│ <git-sha> tag or digest to its image parameter first (docs/images.md).\n╵\n")
+    assert first_error(output) == (
+        "Error: Resource precondition failed: employee-service has no released image (or a "
+        "moving tag): publish a <git-sha> tag or digest to its image parameter first "
+        "(docs/images.md).")
+    assert first_error("│ Error: creating S3 Bucket: AccessDenied\n╵\n") == (
+        "Error: creating S3 Bucket: AccessDenied")
