@@ -29,6 +29,24 @@ STATEFUL_TYPES = {
 }
 
 
+# resource_changes[].change.actions → what a reviewer calls it. Both replace orders (destroy
+# first, or create_before_destroy) are one replace, never also an add and a destroy. The plan
+# summary, the cost diff and drift detection all read plans through this one table.
+CHANGE_KINDS: dict[tuple[str, ...], str] = {
+    ("create",): "add",
+    ("update",): "change",
+    ("delete",): "destroy",
+    ("delete", "create"): "replace",
+    ("create", "delete"): "replace",
+}
+NO_CHANGE = frozenset({"no-op", "read"})
+
+
+def change_kind(actions: list[str] | tuple[str, ...]) -> str | None:
+    """``add``, ``change``, ``destroy`` or ``replace``; None for no-op and read."""
+    return CHANGE_KINDS.get(tuple(actions))
+
+
 @dataclass(frozen=True)
 class Destruction:
     address: str

@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from hrsaas.config import ConfigError, Environment, load_environments
+from hrsaas.guard import NO_CHANGE
 from hrsaas.naming import Names
 
 from .stacks import OUTDIR, stack_order
 
 ROLE_KINDS = ("plan", "apply")
-NO_CHANGE = {"no-op", "read"}
 REDACTED = "(sensitive)"
 
 

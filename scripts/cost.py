@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from hrsaas.config.loader import merge
+from hrsaas.guard import NO_CHANGE, change_kind
 
 from .toolenv import ROOT
 
@@ -1566,10 +1567,9 @@ class EnvDiff:
 
 
 def _action(actions: Sequence[str]) -> str:
-    kinds = {("create",): "create", ("update",): "update", ("delete",): "destroy",
-             ("delete", "create"): "replace", ("create", "delete"): "replace",
-             ("no-op",): "unchanged", ("read",): "read"}
-    return kinds.get(tuple(actions), "/".join(actions) or "unchanged")
+    if set(actions) <= NO_CHANGE:
+        return "unchanged"
+    return change_kind(actions) or "/".join(actions)
 
 
 def _plan_folders(plans_dir: Path) -> list[tuple[str, Path]]:

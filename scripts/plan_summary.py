@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hrsaas.guard import change_kind
+
 from .cost import render_cost_section
 from .stacks import OUTDIR, PLANS, stack_order
 from .toolenv import ROOT
@@ -47,15 +49,6 @@ GITHUB_LIMIT = 65536  # characters of one issue or pull-request comment
 DEFAULT_OUT = ROOT / "reports" / "plan-summary.md"
 KINDS = ("add", "change", "destroy", "replace")
 
-# resource_changes[].change.actions → what the table counts. Both replace orders (destroy
-# first, or create_before_destroy) are one replace, never also an add and a destroy.
-ACTIONS: dict[tuple[str, ...], str] = {
-    ("create",): "add",
-    ("update",): "change",
-    ("delete",): "destroy",
-    ("delete", "create"): "replace",
-    ("create", "delete"): "replace",
-}
 
 # Terraform's action_reason, in words a reviewer reads without the docs.
 REASONS = {
@@ -138,7 +131,7 @@ def count_changes(plan: dict[str, Any], env: str, stack: str
     found: list[Destructive] = []
     for rc in plan.get("resource_changes") or []:
         change = rc.get("change") or {}
-        kind = ACTIONS.get(tuple(change.get("actions") or ()))
+        kind = change_kind(change.get("actions") or ())
         if kind is None:  # no-op, read, forget
             continue
         counts[kind] += 1

@@ -213,14 +213,14 @@ class Runner:
             self.say(f"applied {stack} in {time.monotonic() - started:.0f}s")
         return outputs
 
-    def applied_elsewhere(self, stack: str) -> bool:
+    def applied_elsewhere(self, stack: str, states: StateStore | None = None) -> bool:
         """A real env's local-state stack (bootstrap) whose state file is not on this machine
         (a CI runner) although the state bucket it creates exists: a person applied it."""
         spec = json.loads((self.stack_dir(stack) / "cdk.tf.json").read_text())
         local = spec.get("terraform", {}).get("backend", {}).get("local")
         if self.emulated or local is None or Path(local["path"]).exists():
             return False
-        return StateStore(self.env).bucket_exists(Names.of(self.env).state_bucket())
+        return (states or StateStore(self.env)).bucket_exists(Names.of(self.env).state_bucket())
 
     def guarded_plan(self, stack: str, remaining: list[str]) -> str:
         """Plan, and refuse before anything is applied if stateful resources would go."""
@@ -272,7 +272,7 @@ class Runner:
         states = StateStore(self.env)
         for i, stack in enumerate(order):
             remaining = order[i + 1:]
-            if self.applied_elsewhere(stack):
+            if self.applied_elsewhere(stack, states):
                 self.say(f"skipped {stack}: applied by a person with its local state")
                 continue
             if save:

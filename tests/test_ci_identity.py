@@ -53,14 +53,18 @@ def test_the_plan_role_reads_everything_and_writes_only_the_state_lock(stack, en
                 if p["role"] == f"${{aws_iam_role.{rid}.id}}"]
     account = load_environment(env).account_id
     bucket = f"arn:aws:s3:::hr-saas-{env}-tfstate-{account}"
-    writes = {}
+    writes, secrets = {}, []
     for st in json.loads(policy["policy"])["Statement"]:
+        if "secretsmanager:GetSecretValue" in st["Action"]:
+            secrets.append(st["Resource"])
         assert st["Effect"] == "Allow"
         actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
         for action in actions:
             verb = action.split(":")[1]
             if not verb.startswith(("Get", "List", "Describe", "Decrypt", "GenerateDataKey")):
                 writes[action] = st["Resource"]
+    # The one secret a plan opens; JWT and encryption keys stay out of plan jobs.
+    assert secrets == [f"arn:aws:secretsmanager:ap-northeast-2:{account}:secret:hr-saas/db-*"]
     # The only writes: the S3 lockfiles and the DynamoDB lock items.
     assert writes == {
         "s3:PutObject": f"{bucket}/*.tflock", "s3:DeleteObject": f"{bucket}/*.tflock",

@@ -373,8 +373,8 @@ def test_cost_diff_prices_before_and_after_of_plan_json(synth_dir, tmp_path):
             + rate("fargate", "gib_hour", "ARM64")) * H
     assert [(m.address, m.action) for m in diff.movers] == [
         (f"aws_nat_gateway.{nat_c}", "destroy"),
-        ("aws_vpc_endpoint.endpoints_interface-kms", "create"),
-        (f"aws_ecs_service.{auth}", "update")]
+        ("aws_vpc_endpoint.endpoints_interface-kms", "add"),
+        (f"aws_ecs_service.{auth}", "change")]
     assert [m.delta for m in diff.movers] == pytest.approx([-nat, endpoint, task])
     assert diff.delta == pytest.approx(endpoint + task - nat)
     assert diff.missing == ["prod-cache"] and not diff.not_priced

@@ -20,7 +20,6 @@ against Terraform's own "Plan: …" line. Only the checkov verdict is written by
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,11 +30,11 @@ from pathlib import Path
 
 import pytest
 
-from scripts import emulator
 from scripts.cost import render_cost_section
 from scripts.plan_summary import MARKER, StackPlan, load_plans, render
-from scripts.stacks import Runner, StackFailed, synth
+from scripts.stacks import Runner, StackFailed
 from scripts.toolenv import PYTHON, ROOT, tool_env
+from tests.own_emulator import own_emulator
 
 # Each test (with the module's set-up on the first one: about 5 minutes) is bounded.
 pytestmark = [pytest.mark.emulator, pytest.mark.timeout(900)]
@@ -46,7 +45,6 @@ MESSAGING = "local-messaging"
 SPECULATIVE = "local-data"  # reads network and security, neither applied
 FAILED = "local-registry"
 PLANNED = ("local-bootstrap", "local-security", SPECULATIVE, MESSAGING, FAILED)  # run order
-ENV_VARS = ("HRSAAS_EMULATOR_ENDPOINT", "HRSAAS_STATE_DIR")
 FENCE_TAG = "```not a fence```"
 BAD_QUEUE = "not a valid queue name!"
 
@@ -121,24 +119,11 @@ def scan_verdict(addresses: dict[str, str]) -> dict:
 
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
-    if shutil.which("terraform") is None:
-        pytest.fail("terraform is not on PATH: run `make setup` (it says what is missing)")
     tmp = tmp_path_factory.mktemp("plan-summary")
-    endpoint = f"http://127.0.0.1:{emulator.free_port()}"
-    env = {"HRSAAS_EMULATOR_ENDPOINT": endpoint, "HRSAAS_STATE_DIR": str(tmp / "state")}
-    saved = {key: os.environ.get(key) for key in ENV_VARS}
-    os.environ.update(env)
     log = tmp / "state" / ENV / "terraform.log"
-    server = None
-    try:
-        server = emulator.start(endpoint, tmp / "moto.log")
-        assert server.process is not None, f"another server answers on {endpoint}"
-        synthesized = tmp / "synth"
-        try:
-            synth([ENV], synthesized, env)
-        except SystemExit as exc:
-            pytest.fail(f"synthesis of {ENV} failed (exit {exc.code})")
-
+    synthesized = tmp / "synth"
+    # Everything applied lives only in this module's server: nothing to destroy afterwards.
+    with own_emulator(tmp, synthesized):
         # Apply only bootstrap and messaging: a copy of the outdir whose manifest lists just
         # them (messaging reads no other layer's state on the emulator; its state lives in
         # bootstrap's bucket).
@@ -171,14 +156,6 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
             runner.plan(plans_dir=tmp / "plans", only=[FAILED])
 
         yield Plans(tmp / "plans", synthesized, scan=scan_verdict(addresses), **addresses)
-    finally:
-        if server is not None:
-            server.stop()  # everything applied lives only in this server: nothing to destroy
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 # --- helpers computing expectations independently of the script ---------------------------

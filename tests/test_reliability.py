@@ -28,9 +28,10 @@ import boto3
 import pytest
 
 from scripts import emulator
-from scripts.stacks import Runner, synth, terraform
+from scripts.stacks import Runner, terraform
 from scripts.toolenv import PYTHON as ROOT_PYTHON
 from scripts.toolenv import ROOT, tool_env
+from tests.own_emulator import own_emulator
 
 # Each test (with the module's set-up on the first one) is bounded: nothing may hang.
 pytestmark = [pytest.mark.emulator, pytest.mark.timeout(900)]
@@ -43,7 +44,6 @@ LOCK_OBJECT = f"{KEY}.tflock"  # use_lockfile: S3 native lock
 LOCK_ITEM = f"{BUCKET}/{KEY}"  # DynamoDB lock item
 DIGEST_ITEM = f"{LOCK_ITEM}-md5"  # DynamoDB item with the md5 of the last state written
 TF_TIMEOUT = 300  # seconds per terraform command
-ENV_VARS = ("HRSAAS_EMULATOR_ENDPOINT", "HRSAAS_STATE_DIR")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 APPLY = ("apply", "-no-color", "-input=false", "-auto-approve")
 PLAN_CLEAN = ("plan", "-no-color", "-input=false", "-detailed-exitcode")
@@ -270,35 +270,14 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    if shutil.which("terraform") is None:
-        pytest.fail("terraform is not on PATH: run `make setup` (it says what is missing)")
     tmp = tmp_path_factory.mktemp("reliability")
-    endpoint = f"http://127.0.0.1:{emulator.free_port()}"
-    env = {"HRSAAS_EMULATOR_ENDPOINT": endpoint, "HRSAAS_STATE_DIR": str(tmp / "state")}
-    saved = {key: os.environ.get(key) for key in ENV_VARS}
-    os.environ.update(env)
-    server = None
-    try:
-        server = emulator.start(endpoint, tmp / "moto.log")
-        assert server.process is not None, f"another server answers on {endpoint}"
-        try:
-            synth(["local"], tmp / "cdktf.out", env)
-        except SystemExit as exc:
-            pytest.fail(f"synthesis of local failed (exit {exc.code})")
+    with own_emulator(tmp, tmp / "cdktf.out") as moto:
         runner = Runner("local", tmp / "cdktf.out", quiet=True)
-        assert runner.env.emulator.endpoint == endpoint
+        assert runner.env.emulator.endpoint == moto.endpoint
         for stack in ("local-bootstrap", SECURITY):
             runner.init(stack, [])
             runner.run(stack, "apply", *APPLY)
-        yield Lab(endpoint, server, runner, tmp / "moto.log", clean=True)
-    finally:
-        if server is not None:
-            server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        yield Lab(moto.endpoint, moto.server, runner, tmp / "moto.log", clean=True)
 
 
 @pytest.fixture

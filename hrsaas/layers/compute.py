@@ -82,8 +82,9 @@ class ComputeStack(LayerStack):
             *(("secrets_kms_key_arn", "logs_kms_key_arn", "files_kms_key_arn") if cmk else ())))
         db = DataOutputs.read(self, data, ("db_host",))
         redis = CacheOutputs.read(self, cache, ("redis_host",))
-        grants = ([s for s in services if s.publishes or s.subscribes])
-        bus = MessagingOutputs.read(self, messaging, ("service_policies",)) if grants else None
+        bus = None
+        if any(s.publishes or s.subscribes for s in services):
+            bus = MessagingOutputs.read(self, messaging, ("service_policies",))
         images = RegistryOutputs.read(self, registry, ("repository_arns", "image_parameters"))
         site = EdgeOutputs.read(self, edge, (
             "zone_id", "regional_certificate_arn", "log_bucket_name", "file_bucket_name",

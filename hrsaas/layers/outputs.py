@@ -29,8 +29,9 @@ class LayerOutputs:
                                 description=field.metadata.get("doc", field.name))
                 # The output's shape, for plans of consumers whose producer is not applied
                 # yet (scripts/speculative.py): Terraform ignores "//" keys.
+                kind = _kind(hints[field.name])
                 stack.add_override(f"//.{OUTPUT_SHAPES}.{field.name}",
-                                   _shape(hints[field.name], value))
+                                   {"map": sorted(value)} if kind == "map" else kind)
         return self
 
     @classmethod
@@ -43,7 +44,7 @@ class LayerOutputs:
             # The emulator only plans this layer, so its state never exists (and Terraform's
             # remote-state read fails on a missing state, defaults or not): consumers get typed
             # placeholders that can never be mistaken for real values.
-            return cls(**{f.name: (_placeholder(hints[f.name], producer.layer, f.name)
+            return cls(**{f.name: (_placeholder(_kind(hints[f.name]), producer.layer, f.name)
                                    if fields is None or f.name in fields else None)
                           for f in dataclasses.fields(cls)})
         remote = DataTerraformRemoteStateS3(
@@ -54,26 +55,21 @@ class LayerOutputs:
             if fields is not None and field.name not in fields:
                 values[field.name] = None
                 continue
-            kind = hints[field.name]
-            if "dict" in str(kind):
-                values[field.name] = remote.get(field.name)  # a map: Fn.lookup(value, key)
-            elif "list" in str(kind):
-                values[field.name] = remote.get_list(field.name)
-            elif "float" in str(kind) or "int" in str(kind):
-                values[field.name] = remote.get_number(field.name)
-            else:
-                values[field.name] = remote.get_string(field.name)
+            getter = {"map": remote.get,  # a map: Fn.lookup(value, key)
+                      "list": remote.get_list, "number": remote.get_number,
+                      "string": remote.get_string}[_kind(hints[field.name])]
+            values[field.name] = getter(field.name)
         return cls(**values)
 
 
 OUTPUT_SHAPES = "hrsaas_output_shapes"
 
 
-def _shape(kind: Any, value: Any) -> Any:
-    """``"string"``, ``"number"``, ``"list"`` or ``{"map": [keys]}`` for an output field."""
-    text = str(kind)
+def _kind(hint: Any) -> str:
+    """``map``, ``list``, ``number`` or ``string``: how a field's type travels through state."""
+    text = str(hint)
     if "dict" in text:
-        return {"map": sorted(value)}
+        return "map"
     if "list" in text:
         return "list"
     if "float" in text or "int" in text:
@@ -81,13 +77,10 @@ def _shape(kind: Any, value: Any) -> Any:
     return "string"
 
 
-def _placeholder(kind: Any, layer: str, field: str) -> Any:
-    text = str(kind)
-    if "dict" in text:
-        return {}
-    if "list" in text:
-        return []
-    if "float" in text or "int" in text:
+def _placeholder(kind: str, layer: str, field: str) -> Any:
+    if kind in ("map", "list"):
+        return {} if kind == "map" else []
+    if kind == "number":
         return 0
     return f"{field.replace('_', '-')}.{layer}.plan-only.invalid"  # RFC 2606: never resolves
 

@@ -4,6 +4,7 @@ for a region failure), and the selection of what holds data."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,10 +59,10 @@ class BackupPlan(Construct):
         self.plan.add_override("rule", [rule])
         self.role = aws.iam_role.IamRole(
             self, "role", name=f"{p.name}-backup",
-            assume_role_policy=(
-                '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":'
-                '"sts:AssumeRole","Principal":{"Service":"backup.amazonaws.com"},'
-                f'"Condition":{{"StringEquals":{{"aws:SourceAccount":"{p.account_id}"}}}}}}]}}'))
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "sts:AssumeRole",
+                "Principal": {"Service": "backup.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": p.account_id}}}]}))
         for policy in BACKUP_POLICIES:
             kind = "service-role/" if "S3" not in policy else ""
             aws.iam_role_policy_attachment.IamRolePolicyAttachment(

@@ -38,6 +38,8 @@ class GithubOidcProps(BaseModel):
     state_key_arn: str | None = None
     """The state's CMK (prod); None = the bucket uses an AWS-managed key."""
     max_session_seconds: int = Field(3600, ge=3600, le=43200)
+    plan_readable_secret: str = "hr-saas/db"
+    """The one secret a plan must read (the database password, an ephemeral read)."""
 
 
 def _doc(*statements: dict) -> str:
@@ -89,10 +91,12 @@ class GithubOidc(Construct):
                         "dynamodb:DeleteItem"],
              "Resource": f"arn:aws:dynamodb:{p.region}:{p.account_id}:table/{p.lock_table}"},
             # A plan opens the ephemeral resources too: the database layer reads hr-saas/db's
-            # password (write-only argument) and the security layer generates random values.
-            {"Sid": "PlanTimeEphemeralReads", "Effect": "Allow",
+            # password (its write-only argument) and the security layer generates random
+            # values. Only that one secret: JWT and encryption keys stay out of plan jobs.
+            {"Sid": "PlanTimeEphemeralRead", "Effect": "Allow",
              "Action": ["secretsmanager:GetSecretValue"],
-             "Resource": f"arn:aws:secretsmanager:{p.region}:{p.account_id}:secret:hr-saas/*"},
+             "Resource": f"arn:aws:secretsmanager:{p.region}:{p.account_id}:secret:"
+                         f"{p.plan_readable_secret}-*"},
             {"Sid": "PlanTimeRandomValues", "Effect": "Allow",
              "Action": ["secretsmanager:GetRandomPassword"], "Resource": "*"},
             {"Sid": "DecryptThroughSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt",
