@@ -22,9 +22,9 @@ synth: setup
 
 # The synthesized stacks always; the saved plans too when `make plan` has written some.
 scan: synth
-	$(PY) -m scripts.scan cdktf.out/stacks
+	$(PY) -m hrsaas.gate.checkov cdktf.out/stacks
 	@if ls plans/*/*.json >/dev/null 2>&1; then \
-	  $(PY) -m scripts.scan plans --framework terraform_plan --reports reports/plans; fi
+	  $(PY) -m hrsaas.gate.checkov plans --framework terraform_plan --reports reports/plans; fi
 
 test: setup
 	$(PY) -m pytest
@@ -33,26 +33,26 @@ test-fast: setup
 	$(PY) -m pytest -m "not emulator"
 
 deploy: setup
-	$(PY) -m scripts.stacks deploy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
+	$(PY) -m hrsaas.runner.stacks deploy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 destroy: setup
-	$(PY) -m scripts.stacks destroy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
+	$(PY) -m hrsaas.runner.stacks destroy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 plan: setup
-	$(PY) -m scripts.stacks plan --env $(ENV)
+	$(PY) -m hrsaas.runner.stacks plan --env $(ENV)
 
 # Monthly estimate of the synthesized stacks (FORMAT=markdown adds the guide §13 comparison).
 cost: synth
-	$(PY) -m scripts.cost --env $(ENV) $(if $(FORMAT),--format $(FORMAT))
+	$(PY) -m hrsaas.cost.estimate --env $(ENV) $(if $(FORMAT),--format $(FORMAT))
 
 plan-summary: setup
-	$(PY) -m scripts.plan_summary plans --scan reports/plans/scan_summary.json --out reports/plan-summary.md
+	$(PY) -m hrsaas.review.summary plans --scan reports/plans/scan_summary.json --out reports/plan-summary.md
 
 outputs: setup
-	$(PY) -m scripts.stacks outputs --env $(ENV) --no-synth
+	$(PY) -m hrsaas.runner.stacks outputs --env $(ENV) --no-synth
 
 bench: setup
-	$(PY) -m scripts.bench
+	$(PY) -m hrsaas.devtools.bench
 
 lint: setup
 	$(PY) -m ruff check .

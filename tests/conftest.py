@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import emulator
-from scripts.toolenv import PYTHON, ROOT, tool_env
+from hrsaas.emulator import server as emulator
+from hrsaas.toolenv import PYTHON, ROOT, tool_env
 
 PORT = emulator.free_port()
 ENDPOINT = f"http://127.0.0.1:{PORT}"

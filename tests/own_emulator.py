@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import emulator
-from scripts.stacks import synth
+from hrsaas.emulator import server as emulator
+from hrsaas.runner.stacks import synth
 
 ENV_VARS = ("HRSAAS_EMULATOR_ENDPOINT", "HRSAAS_STATE_DIR")
 

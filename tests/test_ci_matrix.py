@@ -9,8 +9,8 @@ import pytest
 
 from hrsaas.config import load_environment, load_environments
 from hrsaas.naming import Names
-from scripts import ci_matrix
-from scripts.stacks import stack_order
+from hrsaas.review import ci_matrix
+from hrsaas.runner.stacks import stack_order
 
 REAL = [e.name for e in load_environments() if not e.is_emulated]
 

@@ -344,7 +344,7 @@ def test_every_catalog_service_has_an_image_parameter(stack, env):
 
 
 def test_the_emulator_reads_placeholders_for_layers_it_only_plans(stack):
-    # local's cache layer is planned, never applied (hrsaas/emulator.py), so its state never
+    # local's cache layer is planned, never applied (hrsaas/emulator/gaps.py), so its state never
     # exists: the compute layer gets an address that cannot resolve, real envs read the state.
     local = stack("local-compute")
     assert "remote-cache" not in local.data("terraform_remote_state")

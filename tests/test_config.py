@@ -17,7 +17,7 @@ from hrsaas.config import (
 )
 from hrsaas.config.loader import ENVS_DIR
 from hrsaas.layers import LAYERS
-from scripts.toolenv import PYTHON, ROOT, tool_env
+from hrsaas.toolenv import PYTHON, ROOT, tool_env
 
 
 def test_the_three_environments_load():

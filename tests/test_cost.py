@@ -1,4 +1,4 @@
-"""The offline cost estimate (scripts/cost.py): hand-computed prices, coverage of every type the
+"""The offline cost estimate (hrsaas/cost/): hand-computed prices, coverage of every type the
 project synthesizes, a config change moving the estimate by exactly its price, the pull-request
 diff over plan JSON, and the comparison with the guide's §13 tables.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from hrsaas.config.loader import ENVS_DIR
-from scripts import cost
-from scripts.stacks import synth
+from hrsaas.cost import estimate as cost
+from hrsaas.runner.stacks import synth
 
 SEOUL = "ap-northeast-2"
 H = 730

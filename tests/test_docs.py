@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from scripts import docs
-from scripts.toolenv import ROOT, tool_env
+from hrsaas.devtools import docs
+from hrsaas.toolenv import ROOT, tool_env
 
 MODULE_DIRS = sorted(p for p in (ROOT / "modules").iterdir()
                      if p.is_dir() and p.name != "__pycache__")
 
 
 def run_docs(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scripts.docs", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "hrsaas.devtools.docs", *args], cwd=ROOT,
                           env=tool_env(), capture_output=True, text=True, timeout=300)
 
 
@@ -38,7 +38,7 @@ def test_module_folder_is_complete(folder: Path) -> None:
 def test_readmes_match_props_models() -> None:
     result = run_docs("--check")
     assert result.returncode == 0, (
-        "module READMEs drifted from their props models; run `python -m scripts.docs`\n"
+        "module READMEs drifted from their props models; run `python -m hrsaas.devtools.docs`\n"
         + result.stdout + result.stderr)
 
 

@@ -1,4 +1,4 @@
-"""The security gate (scripts/scan.py, `make scan`): checkov plus our suppression file.
+"""The security gate (hrsaas/gate/checkov.py, `make scan`): checkov plus our suppression file.
 
 checkov runs three times in this module (about 8 s each): the insecure fixture, the unparseable
 fixture and the synthesized stacks. Suppression logic is then checked in-process against those
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import scan
-from scripts.toolenv import PYTHON, ROOT
+from hrsaas.gate import checkov as scan
+from hrsaas.toolenv import PYTHON, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "gate"
 SUPPRESSIONS = FIXTURES / "suppressions"
@@ -23,7 +23,7 @@ EMPTY = SUPPRESSIONS / "empty.toml"
 
 def run_gate(*args: object) -> subprocess.CompletedProcess[str]:
     """The gate exactly as `make scan` runs it: a subprocess from the repository root."""
-    return subprocess.run([str(PYTHON), "-m", "scripts.scan", *map(str, args)], cwd=ROOT,
+    return subprocess.run([str(PYTHON), "-m", "hrsaas.gate.checkov", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
 
 

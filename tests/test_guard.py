@@ -8,9 +8,9 @@ import subprocess
 import pytest
 
 from hrsaas.config import load_environment
-from hrsaas.guard import STATEFUL_TYPES, destructive_changes, explain
-from scripts.stacks import preflight
-from scripts.toolenv import PYTHON, ROOT, tool_env
+from hrsaas.runner.guard import STATEFUL_TYPES, destructive_changes, explain
+from hrsaas.runner.stacks import preflight
+from hrsaas.toolenv import PYTHON, ROOT, tool_env
 
 
 @pytest.mark.parametrize("env", ["prod", "mvp"])
@@ -69,7 +69,7 @@ def test_unreachable_credentials_stop_before_anything_runs(tmp_path):
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         env.pop(key)
     result = subprocess.run(
-        [str(PYTHON), "-m", "scripts.stacks", "deploy", "--env", "mvp", "--confirm", "mvp"],
+        [str(PYTHON), "-m", "hrsaas.runner.stacks", "deploy", "--env", "mvp", "--confirm", "mvp"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "stopped before anything ran: cannot verify the AWS account" in result.stderr

@@ -12,7 +12,7 @@ import pytest
 from hrsaas.config import load_environment
 from hrsaas.config.loader import ENVS_DIR
 from hrsaas.layers.observability import cache_nodes
-from scripts.toolenv import PYTHON, ROOT, tool_env
+from hrsaas.toolenv import PYTHON, ROOT, tool_env
 
 ENVS = ["mvp", "prod"]
 

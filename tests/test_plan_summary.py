@@ -1,4 +1,4 @@
-"""The pull-request plan summary (scripts/plan_summary.py) over real plans.
+"""The pull-request plan summary (hrsaas/review/summary.py) over real plans.
 
 Everything it reads is written by terraform against a moto server of this module, through
 ``Runner.plan`` (what ``make plan`` runs), so in its layout: ``plans/<env>/<stack>.{tfplan,json,
@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.cost import render_cost_section
-from scripts.plan_summary import MARKER, StackPlan, load_plans, render
-from scripts.stacks import Runner, StackFailed
-from scripts.toolenv import PYTHON, ROOT, tool_env
+from hrsaas.cost.estimate import render_cost_section
+from hrsaas.review.summary import MARKER, StackPlan, load_plans, render
+from hrsaas.runner.stacks import Runner, StackFailed
+from hrsaas.toolenv import PYTHON, ROOT, tool_env
 from tests.own_emulator import own_emulator
 
 # Each test (with the module's set-up on the first one: about 5 minutes) is bounded.
@@ -236,7 +236,7 @@ def test_the_mutated_stack_counts_each_kind_once(plans: Plans):
 
 def test_a_failed_plan_carries_its_first_error(plans: Plans):
     failed = by_stack(load_plans(plans.root, plans.outdir))[FAILED]
-    assert plans.error(FAILED) == f"plan failed: {failed.error}"  # as scripts.stacks writes
+    assert plans.error(FAILED) == f"plan failed: {failed.error}"  # as hrsaas.runner.stacks writes
     assert failed.failed and failed.error == f"Error: invalid queue name: {BAD_QUEUE}"
     assert failed.status == f"failed: {failed.error}"
     assert failed.counts == dict.fromkeys(("add", "change", "destroy", "replace"), 0)
@@ -467,7 +467,7 @@ def test_a_run_url_links_the_artifacts(plans: Plans):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(PYTHON), "-m", "scripts.plan_summary", *args], cwd=ROOT,
+    return subprocess.run([str(PYTHON), "-m", "hrsaas.review.summary", *args], cwd=ROOT,
                           env=tool_env(), capture_output=True, text=True, timeout=120)
 
 
@@ -495,7 +495,7 @@ def test_cli_writes_the_summary_even_with_destroys(plans: Plans, tmp_path: Path)
     assert cost and written == render(load_plans(plans.root, plans.outdir), plans.scan,
                                       limit=9000, cost=cost)
     assert len(written) <= 9000 and plans.destroyed in written
-    # The cost of the change sits right after the tables (scripts/cost.py prices the plans).
+    # The cost of the change sits right after the tables (hrsaas/cost/ prices the plans).
     assert written.index(cost) > written.index("| stack |")
 
     # A missing verdict file does not hide the plans: every stack is "not scanned".

@@ -27,10 +27,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from scripts import emulator
-from scripts.stacks import Runner, terraform
-from scripts.toolenv import PYTHON as ROOT_PYTHON
-from scripts.toolenv import ROOT, tool_env
+from hrsaas.emulator import server as emulator
+from hrsaas.runner.stacks import Runner, terraform
+from hrsaas.toolenv import PYTHON as ROOT_PYTHON
+from hrsaas.toolenv import ROOT, tool_env
 from tests.own_emulator import own_emulator
 
 # Each test (with the module's set-up on the first one) is bounded: nothing may hang.
@@ -551,7 +551,7 @@ def test_a_failed_layer_stops_its_dependents_and_a_rerun_resumes(security: Lab, 
 
     def deploy() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(ROOT_PYTHON), "-m", "scripts.stacks", "deploy", "--env", "local",
+            [str(ROOT_PYTHON), "-m", "hrsaas.runner.stacks", "deploy", "--env", "local",
              "--no-synth", "--outdir", str(outdir)],
             cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=TF_TIMEOUT * 3)
 

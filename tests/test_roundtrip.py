@@ -10,8 +10,8 @@ import subprocess
 import boto3
 import pytest
 
-from scripts.stacks import Runner, StackFailed, stack_order
-from scripts.toolenv import PYTHON, ROOT, tool_env
+from hrsaas.runner.stacks import Runner, StackFailed, stack_order
+from hrsaas.toolenv import PYTHON, ROOT, tool_env
 
 pytestmark = pytest.mark.emulator
 
@@ -34,13 +34,13 @@ def deployed(runner):
 APPLIED = ["local-bootstrap", "local-security", "local-network", "local-data",
            "local-edge", "local-messaging", "local-registry", "local-compute",
            "local-observability"]
-# hrsaas/emulator.py PLAN_ONLY_LAYERS: moto cannot apply them.
+# hrsaas/emulator/gaps.py PLAN_ONLY_LAYERS: moto cannot apply them.
 PLANNED_ONLY = ["local-backup", "local-cache", "local-scaling"]
 
 
 def test_an_environment_with_nothing_applied_still_plans(runner, moto, tmp_path_factory):
     """Before anything exists — no state bucket, no upstream state — every stack plans: reads
-    of layers without state are unknown values (scripts/speculative.py), the backend is local
+    of layers without state are unknown values (hrsaas/runner/speculative.py), the backend is local
     until the state bucket exists. Runs before the deploy below (same module, file order)."""
     s3 = client(moto, "s3")
     assert not [b for b in s3.list_buckets()["Buckets"] if "tfstate" in b["Name"]]
@@ -198,7 +198,7 @@ def test_replan_shows_no_changes_and_saves_plans(deployed, runner, tmp_path_fact
         assert "No changes." in (plans / "local" / f"{stack}.txt").read_text()
     # checkov over these real plans: the same gate, suppressions and failure rules.
     reports = tmp_path_factory.mktemp("plan-reports")
-    scan = subprocess.run([str(PYTHON), "-m", "scripts.scan", str(plans), "--framework",
+    scan = subprocess.run([str(PYTHON), "-m", "hrsaas.gate.checkov", str(plans), "--framework",
                            "terraform_plan", "--reports", str(reports)],
                           cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=900)
     assert scan.returncode == 0, scan.stdout[-4000:] + scan.stderr[-2000:]
@@ -288,9 +288,9 @@ def test_generated_secrets_stay_out_of_state(deployed, moto, state_dir):
 
 def test_the_guard_refuses_a_real_plan_that_destroys_the_database(deployed, runner,
                                                                   tmp_path_factory):
-    """prod's guard (hrsaas/guard.py) over a real plan from the emulator: destroying the data
+    """prod's guard (hrsaas/runner/guard.py) over a real plan from the emulator: destroying the data
     layer would take the database with it."""
-    from hrsaas.guard import destructive_changes, explain
+    from hrsaas.runner.guard import destructive_changes, explain
 
     plan = tmp_path_factory.mktemp("guard") / "destroy.tfplan"
     runner.run("local-data", "plan", "plan", "-destroy", "-input=false", "-no-color",

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from scripts.toolenv import ROOT
+from hrsaas.toolenv import ROOT
 
 
 def run_setup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""Speculative plans (scripts/speculative.py): a stack whose upstream is not applied yet still
+"""Speculative plans (hrsaas/runner/speculative.py): a stack whose upstream is not applied yet still
 plans, with unknown values of the right shape where the upstream's outputs will go."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from scripts import speculative
-from scripts.toolenv import tool_env
+from hrsaas.runner import speculative
+from hrsaas.toolenv import tool_env
 
 
 def load(synth_dir, stack_id):

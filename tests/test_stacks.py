@@ -147,7 +147,7 @@ def test_no_nested_block_lost_its_keys(synth_dir):
 
 
 def test_a_failed_condition_reports_its_message_not_just_its_kind():
-    from scripts.stacks import first_error
+    from hrsaas.runner.stacks import first_error
 
     # Terraform's own layout: the Error line names the kind, the wrapped last paragraph says why.
     output = (

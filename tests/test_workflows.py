@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from hrsaas.config import load_environments
-from scripts.toolenv import ROOT
+from hrsaas.toolenv import ROOT
 
 ACTIONLINT = ROOT / ".venv" / "bin" / "actionlint"
 WORKFLOWS = sorted(p for p in (ROOT / ".github" / "workflows").glob("*")

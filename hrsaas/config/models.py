@@ -136,7 +136,7 @@ class Capabilities(Frozen):
     customer_managed_keys: bool = False
     protect_stateful: bool = Field(
         False, description="refuse plans that destroy or replace stateful resources "
-        "(hrsaas/guard.py) and set prevent_destroy on them")
+        "(hrsaas/runner/guard.py) and set prevent_destroy on them")
 
 
 class StateConfig(Frozen):

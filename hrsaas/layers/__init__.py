@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ..config import Environment
 from ..emulator import ignore_emulator_drift
-from ..guard import STATEFUL_TYPES
+from ..runner.guard import STATEFUL_TYPES
 from ..tf import App
+from ..topology import LAYERS
 from .backup import BackupStack
 from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
@@ -20,12 +21,9 @@ from .registry import RegistryOutputs, RegistryStack
 from .scaling import ScalingStack
 from .security import SecurityOutputs, SecurityStack
 
-LAYERS = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry", "edge",
-          "compute", "scaling", "observability", "backup")
-
 
 def prevent_destroy_of_stateful(stack: LayerStack) -> None:
-    """Terraform's own refusal, behind the plan guard (hrsaas/guard.py)."""
+    """Terraform's own refusal, behind the plan guard (hrsaas/runner/guard.py)."""
     for construct in stack.node.find_all():
         if getattr(construct, "terraform_resource_type", None) in STATEFUL_TYPES:
             construct.add_override("lifecycle.prevent_destroy", True)

@@ -28,7 +28,7 @@ class LayerOutputs:
                 TerraformOutput(stack, field.name, value=value,
                                 description=field.metadata.get("doc", field.name))
                 # The output's shape, for plans of consumers whose producer is not applied
-                # yet (scripts/speculative.py): Terraform ignores "//" keys.
+                # yet (hrsaas/runner/speculative.py): Terraform ignores "//" keys.
                 kind = _kind(hints[field.name])
                 stack.add_override(f"//.{OUTPUT_SHAPES}.{field.name}",
                                    {"map": sorted(value)} if kind == "map" else kind)

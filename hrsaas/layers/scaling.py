@@ -2,7 +2,7 @@
 
 A layer of its own: the scaling knobs (min/max tasks, CPU and memory targets, cooldowns) change
 without touching task definitions, and the emulator, which cannot apply Application Auto Scaling
-(hrsaas/emulator.py), still applies the services themselves.
+(hrsaas/emulator/gaps.py), still applies the services themselves.
 """
 
 from __future__ import annotations

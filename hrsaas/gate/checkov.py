@@ -1,8 +1,8 @@
 """Security gate: checkov over every synthesized stack, with our own suppression file.
 
-    python -m scripts.scan cdktf.out/stacks                       # what `make scan` runs
-    python -m scripts.scan cdktf.out/stacks/prod-network          # one stack
-    python -m scripts.scan plans/prod --framework terraform_plan  # `terraform show -json` output
+    python -m hrsaas.gate.checkov cdktf.out/stacks                       # what `make scan` runs
+    python -m hrsaas.gate.checkov cdktf.out/stacks/prod-network          # one stack
+    python -m hrsaas.gate.checkov plans/prod --framework terraform_plan  # `terraform show -json` output
 
 One checkov process scans every stack file (``-f`` per file, so exactly the files listed here
 are scanned) and writes JSON, SARIF and JUnit XML into the reports folder; the gate reads the
@@ -43,7 +43,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from .toolenv import CHECKOV, ROOT
+from ..toolenv import CHECKOV, ROOT
 
 FRAMEWORKS = ("terraform_json", "terraform_plan")
 DEFAULT_SUPPRESSIONS = ROOT / "checkov" / "suppressions.toml"
@@ -533,7 +533,7 @@ def annotate_sarif(path: Path, verdict: Verdict) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.scan", description=__doc__.split(
+    parser = argparse.ArgumentParser(prog="python -m hrsaas.gate.checkov", description=__doc__.split(
         "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("targets", nargs="+", type=Path,
                         help="folder of stacks (cdktf.out/stacks), one stack folder or a file")

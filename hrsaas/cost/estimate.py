@@ -1,10 +1,10 @@
 """Offline monthly cost estimate of an environment, and the cost diff of a pull request's plans.
 
-    python -m scripts.cost --env mvp                        # per layer and resource (text)
-    python -m scripts.cost --env prod --format markdown     # + the comparison with guide §13
-    python -m scripts.cost --env prod --format json --outdir /tmp/cdktf.out
-    python -m scripts.cost --env prod --compare-guide       # only the line-by-line comparison
-    python -m scripts.cost diff --plans plans/              # Markdown: before/after per env
+    python -m hrsaas.cost.estimate --env mvp                        # per layer and resource (text)
+    python -m hrsaas.cost.estimate --env prod --format markdown     # + the comparison with guide §13
+    python -m hrsaas.cost.estimate --env prod --format json --outdir /tmp/cdktf.out
+    python -m hrsaas.cost.estimate --env prod --compare-guide       # only the line-by-line comparison
+    python -m hrsaas.cost.estimate diff --plans plans/              # Markdown: before/after per env
 
 The estimate is computed from what is synthesized (``<outdir>/stacks/<env>-*/cdk.tf.json``),
 never from a second list of resources: every ``resource`` is priced by its type and attributes
@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from hrsaas.config.loader import merge
-from hrsaas.guard import NO_CHANGE, change_kind
+from hrsaas.runner.guard import NO_CHANGE, change_kind
 
-from .toolenv import ROOT
+from ..toolenv import ROOT
+from ..topology import layer_rank as _layer_rank
 
 COST_DIR = ROOT / "cost"
 PRICES_FILE = COST_DIR / "prices.toml"
@@ -50,9 +51,6 @@ GUIDE_FILE = COST_DIR / "guide.toml"
 OUTDIR = ROOT / "cdktf.out"
 PLANS = ROOT / "plans"
 
-# Deploy order of the layers (hrsaas.layers.LAYERS, not imported: that module loads cdktf).
-LAYER_ORDER = ("bootstrap", "security", "network", "data", "cache", "messaging", "registry",
-               "edge", "compute", "scaling", "observability", "backup")
 
 CATEGORIES = {
     "fargate": "ECS Fargate",
@@ -368,10 +366,6 @@ def env_stacks(outdir: Path, env: str) -> list[tuple[str, str, dict[str, Any]]]:
             continue
         found.append((stack, tags.get("Layer") or stack.removeprefix(f"{env}-"), stack_json))
     return sorted(found, key=lambda s: (_layer_rank(s[1]), s[0]))
-
-
-def _layer_rank(layer: str) -> tuple[int, str]:
-    return (LAYER_ORDER.index(layer) if layer in LAYER_ORDER else len(LAYER_ORDER), layer)
 
 
 def load_synthesized(outdir: Path, env: str, default_region: str = "ap-northeast-2"
@@ -1681,7 +1675,7 @@ def render_diff(diffs: Sequence[EnvDiff], max_rows: int = 15) -> str:
     out += ["", f"> On-demand list prices from `{_rel(prices.path)}` "
             f"({meta.get('prices_as_of', '')}; {meta.get('status', '')}), usage from "
             f"`{_rel(ASSUMPTIONS_FILE)}`. Before = what "
-            "the state holds, after = what the plan leaves; `python -m scripts.cost --env <env>` "
+            "the state holds, after = what the plan leaves; `python -m hrsaas.cost.estimate --env <env>` "
             "prints every line and the guide comparison.", ""]
     return "\n".join(out)
 
@@ -1700,7 +1694,7 @@ def render_cost_section(plans_dir: Path = PLANS, max_rows: int = 15) -> str:
 
 
 def _estimate_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.cost", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m hrsaas.cost.estimate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", required=True, action="append",
                         help="environment (repeat for several)")
@@ -1738,7 +1732,7 @@ def _estimate_main(argv: Sequence[str]) -> int:
 
 
 def _diff_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.cost diff",
+    parser = argparse.ArgumentParser(prog="python -m hrsaas.cost.estimate diff",
                                      description="the cost diff of saved plans (Markdown)")
     parser.add_argument("--plans", type=Path, default=PLANS,
                         help="plans/ (one folder per environment) or one environment's folder")

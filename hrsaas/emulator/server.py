@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parents[1]
-MOTO_SERVER = ROOT / ".venv" / "bin" / "moto_server"
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = ROOT / ".venv" / "bin" / "python"  # moto and the extensions live in the project venv
 
 # moto settings the round trip relies on (PLATFORM.md): fast ACM validation, managed IAM
 # policies loaded so attachments resolve.
@@ -64,13 +64,14 @@ def start(endpoint: str, log_path: Path, *, detach: bool = False, timeout: float
     if is_up(endpoint):
         return Emulator(endpoint)
     url = urlparse(endpoint)
-    if not MOTO_SERVER.exists():
-        raise SystemExit(f"moto_server not found at {MOTO_SERVER}: run `make setup` first")
+    if not PYTHON.exists():
+        raise SystemExit(f"the project environment is missing ({PYTHON}): run `make setup` first")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [str(MOTO_SERVER), "-H", url.hostname or "127.0.0.1", "-p", str(url.port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **MOTO_ENV},
+        [str(PYTHON), "-m", "hrsaas.emulator.launch", "-H", url.hostname or "127.0.0.1",
+         "-p", str(url.port)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **MOTO_ENV},
         start_new_session=detach,
     )
     deadline = time.monotonic() + timeout

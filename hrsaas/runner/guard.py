@@ -1,6 +1,6 @@
 """Guard rails over a saved plan: refuse to destroy or replace stateful resources.
 
-    python -m hrsaas.guard plans/prod/prod-data.json [--allow ADDRESS ...]
+    python -m hrsaas.runner.guard plans/prod/prod-data.json [--allow ADDRESS ...]
 
 In environments with ``capabilities.protect_stateful`` (prod), ``make plan`` and ``make deploy``
 run this over every stack's plan before anything is applied; Terraform's ``prevent_destroy``

@@ -1,6 +1,6 @@
 """make bench: medians of the fixed costs, measured in fresh processes (never in tests).
 
-    python -m scripts.bench [--runs 3] [--roundtrip-runs 1] [--skip-roundtrip] [--eager]
+    python -m hrsaas.devtools.bench [--runs 3] [--roundtrip-runs 1] [--skip-roundtrip] [--eager]
 
 - start-up: a fresh Python process that imports cdktf and loads the AWS provider's jsii
   assembly (what every synthesis pays once);
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .toolenv import PYTHON, ROOT, tool_env
+from ..toolenv import PYTHON, ROOT, tool_env
 
 STARTUP = "from hrsaas.tf import aws; aws.provider.AwsProvider"
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("synth, every environment",
                      *median_of(args.runs, [str(PYTHON), "main.py"], env)))
         rows.append(("checkov gate over every stack",
-                     *median_of(args.runs, [str(PYTHON), "-m", "scripts.scan",
+                     *median_of(args.runs, [str(PYTHON), "-m", "hrsaas.gate.checkov",
                                             str(tmp / "synth" / "stacks")], env)))
         if not args.skip_roundtrip:
             samples = [roundtrip_once(tmp / f"rt{i}") for i in range(args.roundtrip_runs)]

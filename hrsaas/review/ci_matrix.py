@@ -1,14 +1,14 @@
 """What the GitHub workflows plan, with which role — and what a plan says about drift.
 
-    python -m scripts.ci_matrix --format github >> "$GITHUB_OUTPUT"   # matrix=<json>: per stack
-    python -m scripts.ci_matrix --envs prod --per env                  # per environment
-    python -m scripts.ci_matrix env prod --format github               # one env's region, roles
-    python -m scripts.ci_matrix drift plans/prod --summary "$GITHUB_STEP_SUMMARY"
-    python -m scripts.ci_matrix redact plans/prod/prod-data.json      # before uploading it
+    python -m hrsaas.review.ci_matrix --format github >> "$GITHUB_OUTPUT"   # matrix=<json>: per stack
+    python -m hrsaas.review.ci_matrix --envs prod --per env                  # per environment
+    python -m hrsaas.review.ci_matrix env prod --format github               # one env's region, roles
+    python -m hrsaas.review.ci_matrix drift plans/prod --summary "$GITHUB_STEP_SUMMARY"
+    python -m hrsaas.review.ci_matrix redact plans/prod/prod-data.json      # before uploading it
 
 **Matrix.** One entry per stack of every real (non-emulated) environment — ``env``, ``stack``,
 ``region``, ``account_id``, ``plan_role_arn``, ``apply_role_arn`` — environments in file order,
-stacks in dependency order. The order is ``scripts.stacks.stack_order`` over a synthesized
+stacks in dependency order. The order is ``hrsaas.runner.stacks.stack_order`` over a synthesized
 ``cdktf.out`` (the CI check job synthesizes anyway): it is the order ``make plan``/``make
 deploy`` use, built from the dependencies the layers declare, so the matrix cannot disagree with
 a deploy — a hand-kept layer list could. Stacks with a local backend (bootstrap: its state is on
@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from hrsaas.config import ConfigError, Environment, load_environments
-from hrsaas.guard import NO_CHANGE
 from hrsaas.naming import Names
+from hrsaas.runner.guard import NO_CHANGE
 
-from .stacks import OUTDIR, stack_order
+from ..runner.stacks import OUTDIR, stack_order
 
 ROLE_KINDS = ("plan", "apply")
 REDACTED = "(sensitive)"
@@ -209,7 +209,7 @@ def _write(entry: dict[str, Any], fmt: str, key: str | None = None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in ("env", "drift", "redact") else "matrix"
-    parser = argparse.ArgumentParser(prog=f"python -m scripts.ci_matrix {command}",
+    parser = argparse.ArgumentParser(prog=f"python -m hrsaas.review.ci_matrix {command}",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     if command in ("matrix", "env"):

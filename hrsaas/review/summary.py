@@ -1,17 +1,17 @@
 """Render every plan of a run into one Markdown comment for the pull request.
 
-    python -m scripts.plan_summary                  # plans/ → reports/plan-summary.md
-    python -m scripts.plan_summary plans --scan reports/plans/scan_summary.json
-    python -m scripts.plan_summary plans/prod --out summary.md --limit 65536
-    python -m scripts.plan_summary --run-url "$RUN_URL"   # in CI: link the run's artifacts
+    python -m hrsaas.review.summary                  # plans/ → reports/plan-summary.md
+    python -m hrsaas.review.summary plans --scan reports/plans/scan_summary.json
+    python -m hrsaas.review.summary plans/prod --out summary.md --limit 65536
+    python -m hrsaas.review.summary --run-url "$RUN_URL"   # in CI: link the run's artifacts
 
-Reads the layout ``python -m scripts.stacks plan --env <env>`` writes: ``plans/<env>/`` holds per
+Reads the layout ``python -m hrsaas.runner.stacks plan --env <env>`` writes: ``plans/<env>/`` holds per
 stack ``<stack>.tfplan``, ``<stack>.json`` (``terraform show -json``) and ``<stack>.txt`` (the
 plan text); a stack whose plan failed has ``<stack>.error.txt`` (its first error) instead of the
 JSON. A folder of one environment (``plans/prod``) works too. Stacks are listed in the order
 the plans run (the dependency order of ``cdktf.out/manifest.json``, ``--outdir``), else
 alphabetically. The optional ``--scan`` file is the checkov gate's verdict over the plans
-(``scripts.scan --framework terraform_plan``); stacks it does not name show "not scanned".
+(``hrsaas.gate.checkov --framework terraform_plan``); stacks it does not name show "not scanned".
 
 The comment, in this order: a hidden marker (a workflow finds and updates its sticky comment by
 it), the verdict, every DESTROY and REPLACE (what a reviewer must not miss), one table per
@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hrsaas.guard import change_kind
+from hrsaas.runner.guard import change_kind
 
-from .cost import render_cost_section
-from .stacks import OUTDIR, PLANS, stack_order
-from .toolenv import ROOT
+from ..cost.estimate import render_cost_section
+from ..runner.stacks import OUTDIR, PLANS, stack_order
+from ..toolenv import ROOT
 
 MARKER = "<!-- hr-saas-plan-summary -->"
 GITHUB_LIMIT = 65536  # characters of one issue or pull-request comment
@@ -115,7 +115,7 @@ class StackPlan:
 
     @property
     def caveat(self) -> str:
-        """Why the plan's values are partly unknown (scripts/speculative.py), or ''."""
+        """Why the plan's values are partly unknown (hrsaas/runner/speculative.py), or ''."""
         reasons = [f"{', '.join(self.speculative)} not applied yet"] if self.speculative else []
         reasons += ["no state bucket yet"] if self.no_state_bucket else []
         return f"speculative: {'; '.join(reasons)}" if reasons else ""
@@ -179,7 +179,7 @@ def load_stack(folder: Path, env: str, stack: str) -> StackPlan:
         plan.text = text_file.read_text(errors="replace")
     if error_file.is_file():
         error = error_file.read_text(errors="replace").strip()
-        # scripts.stacks writes "<action> failed: <first error>"; "plan failed" says nothing
+        # hrsaas.runner.stacks writes "<action> failed: <first error>"; "plan failed" says nothing
         # the status does not (an init or plan-guard failure keeps its action).
         plan.error = _one_line(error).removeprefix("plan failed: ") or "(no error message)"
         plan.text = plan.text or error
@@ -198,7 +198,7 @@ def load_stack(folder: Path, env: str, stack: str) -> StackPlan:
     plan.outputs_only = any(
         tuple((oc or {}).get("actions") or ()) not in ((), ("no-op",))
         for oc in (shown.get("output_changes") or {}).values())
-    meta_file = folder / f"{stack}.meta"  # scripts.stacks: which reads were speculative
+    meta_file = folder / f"{stack}.meta"  # hrsaas.runner.stacks: which reads were speculative
     if meta_file.is_file():
         try:
             meta = json.loads(meta_file.read_text())
@@ -442,7 +442,7 @@ def fit_caps(lengths: Sequence[int], budget: int) -> int | None:
 def render(plans: Sequence[StackPlan], scan: dict[str, Any] | None = None,
            limit: int = GITHUB_LIMIT, run_url: str | None = None, cost: str = "") -> str:
     """The whole comment, at most ``limit`` characters (unless the destroy/replace list and
-    the tables alone are longer: they are never dropped). ``cost`` (scripts/cost.py's section)
+    the tables alone are longer: they are never dropped). ``cost`` (hrsaas/cost/'s section)
     goes right after the tables, so cutting plan texts never drops it."""
     where = f"[the workflow artifacts]({run_url})" if run_url else "the workflow artifacts"
     head = "\n\n".join([MARKER, "## Terraform plan summary", verdict(plans, scan)])
@@ -500,7 +500,7 @@ def render(plans: Sequence[StackPlan], scan: dict[str, Any] | None = None,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.plan_summary", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m hrsaas.review.summary", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("plans_dir", nargs="?", type=Path, default=PLANS,
                         help="plans/ (one folder per environment) or one environment's folder")
@@ -514,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--run-url", default=None,
                         help="link for 'the workflow artifacts' (the Actions run's URL)")
     parser.add_argument("--no-cost", action="store_true",
-                        help="leave out the cost section (scripts/cost.py's plan diff)")
+                        help="leave out the cost section (hrsaas/cost/'s plan diff)")
     args = parser.parse_args(argv)
 
     plans = load_plans(args.plans_dir, args.outdir)

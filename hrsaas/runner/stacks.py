@@ -1,9 +1,9 @@
 """Plan, deploy and destroy one environment's stacks in dependency order with Terraform.
 
-    python -m scripts.stacks deploy  --env local     # the main job (starts the emulator)
-    python -m scripts.stacks plan    --env prod      # saved plan + JSON + text per stack
-    python -m scripts.stacks plan    --env prod --only prod-network   # one stack (CI matrix)
-    python -m scripts.stacks destroy --env local
+    python -m hrsaas.runner.stacks deploy  --env local     # the main job (starts the emulator)
+    python -m hrsaas.runner.stacks plan    --env prod      # saved plan + JSON + text per stack
+    python -m hrsaas.runner.stacks plan    --env prod --only prod-network   # one stack (CI matrix)
+    python -m hrsaas.runner.stacks destroy --env local
 
 The order comes from cdktf.out/manifest.json (the dependencies the layers declare through their
 typed outputs). A failed stack stops the run: the stacks that depend on it are not applied, the
@@ -23,11 +23,12 @@ from pathlib import Path
 
 from hrsaas.config import ConfigError, load_environment
 from hrsaas.emulator import PLAN_ONLY_LAYERS
-from hrsaas.guard import allowed_from_env, destructive_changes, explain
 from hrsaas.naming import Names
+from hrsaas.runner.guard import allowed_from_env, destructive_changes, explain
 
-from . import emulator, speculative
-from .toolenv import PYTHON, ROOT, tool_env
+from ..emulator import server as emulator
+from ..toolenv import PYTHON, ROOT, tool_env
+from . import speculative
 
 OUTDIR = ROOT / "cdktf.out"
 PLANS = ROOT / "plans"
@@ -265,7 +266,7 @@ class Runner:
         which upstream reads were speculative); a failed stack leaves ``<stack>.error.txt``.
 
         A stack whose upstream layers have no state yet is planned speculatively
-        (scripts/speculative.py): unknown values where their outputs will be."""
+        (hrsaas/runner/speculative.py): unknown values where their outputs will be."""
         codes: dict[str, int] = {}
         order = self._select(only)
         target = plans_dir / self.env.name
