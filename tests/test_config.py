@@ -199,7 +199,7 @@ ENV_FILES = [
     ("misspelled key", 'extends = "mvp"\n[database]\nmax_conections = 300\n',
      "database.max_conections", "Extra inputs are not permitted"),
     ("invalid TOML", 'extends = "mvp"\n[database\n', "(syntax)", "not valid TOML"),
-    ("unknown parent", 'extends = "nope"\n', "(file)", "file not found"),
+    ("unknown parent", 'extends = "nope"\n', "extends", "envs/nope.toml is missing"),
     ("circular extends", 'extends = "staging"\n', "extends", "circular extends"),
 ]
 

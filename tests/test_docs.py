@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hrsaas.devtools import docs
-from hrsaas.toolenv import ROOT, tool_env
+from hrsaas.toolenv import HRSAAS, ROOT, tool_env
 
 MODULE_DIRS = sorted(p for p in (ROOT / "modules").iterdir()
                      if p.is_dir() and p.name != "__pycache__")
 
 
 def run_docs(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hrsaas.devtools.docs", *args], cwd=ROOT,
+    return subprocess.run([str(HRSAAS), "docs", *args], cwd=ROOT,
                           env=tool_env(), capture_output=True, text=True, timeout=300)
 
 
@@ -38,7 +38,7 @@ def test_module_folder_is_complete(folder: Path) -> None:
 def test_readmes_match_props_models() -> None:
     result = run_docs("--check")
     assert result.returncode == 0, (
-        "module READMEs drifted from their props models; run `python -m hrsaas.devtools.docs`\n"
+        "module READMEs drifted from their props models; run `hrsaas docs`\n"
         + result.stdout + result.stderr)
 
 
@@ -74,3 +74,39 @@ def test_splice_replaces_only_the_marked_section() -> None:
 def test_splice_rejects_bad_markers(readme: str) -> None:
     with pytest.raises(docs.DocsError):
         docs.splice(readme, "new")
+
+
+# --- every doc the code, the config and the docs point to exists --------------------------------
+
+_LINKED = re.compile(r"(?<![\w/.-])((?:docs|modules|checkov|cost)/[\w./-]+\.(?:md|toml))")
+
+
+def _sources() -> list[Path]:
+    files = [ROOT / "README.md", ROOT / "main.py", ROOT / "Makefile"]
+    for folder, pattern in (("hrsaas", "**/*.py"), ("envs", "**/*.toml"), ("docs", "**/*.md"),
+                            ("modules", "*/README.md"), ("checkov", "*.toml"),
+                            (".github/workflows", "*.yml")):
+        files += sorted((ROOT / folder).glob(pattern))
+    return files
+
+
+def test_every_linked_doc_exists() -> None:
+    missing = []
+    for source in _sources():
+        for target in _LINKED.findall(source.read_text(encoding="utf-8")):
+            target = target.rstrip(".")
+            if "<" in target or "*" in target:
+                continue
+            if not (ROOT / target).exists():
+                missing.append(f"{source.relative_to(ROOT)} → {target}")
+    assert not missing, "links to files that do not exist:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("env_name", ["mvp", "prod"])
+def test_connection_budget_doc_is_the_validators_report(env_name: str) -> None:
+    from hrsaas.config import load_environment
+    from hrsaas.config.budget import connection_budget
+
+    doc = (ROOT / "docs" / "connection-budget.md").read_text(encoding="utf-8")
+    section = doc.split(f"\n## {env_name}\n", 1)[1].split("```")[1].strip("\n")
+    assert section == connection_budget(load_environment(env_name)).report()

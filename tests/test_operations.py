@@ -44,11 +44,13 @@ def test_every_service_queue_target_group_and_data_node_has_its_alarms(stack, en
             expected |= {f"{p}-{svc.service_name}-dlq-messages",
                          f"{p}-{svc.service_name}-queue-oldest-message"}
     for node, replica in cache_nodes(env, f"{p}-cache"):
-        expected |= {f"{p}-{node}-{what}" for what in ("cpu-high", "memory-high", "evictions")}
+        # The node ID already carries the environment's prefix: it appears once in the name.
+        expected |= {f"{node}-{what}" for what in ("cpu-high", "memory-high", "evictions")}
         if replica:
-            expected.add(f"{p}-{node}-replication-lag")
+            expected.add(f"{node}-replication-lag")
     expected |= {f"{p}-db-replica-{n}-lag" for n in range(1, env.database.read_replicas + 1)}
     assert set(found) == expected
+    assert not [name for name in found if name.count(p) > 1], "a doubled name prefix"
     # Every target group is watched: one unhealthy-hosts alarm per deployed service's group.
     groups = {a["dimensions"]["TargetGroup"] for a in found.values()
               if a.get("metric_name") == "UnHealthyHostCount"}
@@ -65,7 +67,7 @@ def test_every_service_queue_target_group_and_data_node_has_its_alarms(stack, en
     assert found[f"{p}-db-connections-high"]["threshold"] == (
         env.database.max_connections * env.observability.rds_connections_percent / 100)
     if env_name == "prod":  # primary + replica: the replica's lag is watched
-        assert f"{p}-{p}-cache-002-replication-lag" in found
+        assert f"{p}-cache-002-replication-lag" in found
 
 
 @pytest.mark.parametrize("env_name", ENVS)

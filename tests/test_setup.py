@@ -19,7 +19,8 @@ def test_missing_terraform_is_named_with_the_fix(tmp_path: Path):
     # A PATH with bash and the basics but no terraform.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("bash", "cat", "sed", "sha256sum", "cut", "mkdir", "dirname", "find", "head"):
+    for tool in ("bash", "cat", "sed", "sha256sum", "cut", "mkdir", "dirname", "find", "head",
+                 "date"):
         for folder in ("/usr/bin", "/bin"):
             if (Path(folder) / tool).exists():
                 (bin_dir / tool).symlink_to(Path(folder) / tool)

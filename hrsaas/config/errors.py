@@ -15,6 +15,8 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
+        if self.field.startswith("("):  # about the whole file: there is no field or value
+            return f"{self.file}: {self.message}. Fix: {self.fix}"
         return f"{self.file}: {self.field} = {self.value!r}: {self.message}. Fix: {self.fix}"
 
 

@@ -33,9 +33,11 @@ def _read(path: Path, envs_dir: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        fix = f"create it, or use one of {environment_names(envs_dir)}"
-        raise ConfigError([Problem(_rel(path, envs_dir), "(file)", None, "file not found",
-                                   fix)]) from None
+        known = ", ".join(environment_names(envs_dir))
+        raise ConfigError([Problem(_rel(path, envs_dir), "(file)", None,
+                                   f"there is no environment {path.stem!r} (no such file)",
+                                   f"use one of: {known}; or create {_rel(path, envs_dir)}")]
+                          ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([Problem(_rel(path, envs_dir), "(syntax)", None, f"not valid TOML: "
                                    f"{exc}", "fix the TOML syntax at that line")]) from None
@@ -69,6 +71,12 @@ def _env_data(name: str, envs_dir: Path, chain: tuple[str, ...] = ()) -> dict[st
     parent = data.pop("extends", None)
     if parent is None:
         return merge(_read(envs_dir / DEFAULTS, envs_dir), data)
+    if isinstance(parent, str) and not (envs_dir / f"{parent}.toml").is_file():
+        known = ", ".join(n for n in environment_names(envs_dir) if n != name)
+        raise ConfigError([Problem(_rel(path, envs_dir), "extends", parent,
+                                   f"extends an environment that does not exist "
+                                   f"({_rel(envs_dir / f'{parent}.toml', envs_dir)} is missing)",
+                                   f"extend one of: {known}")])
     return merge(_env_data(parent, envs_dir, chain + (name,)), data)
 
 

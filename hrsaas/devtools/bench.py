@@ -1,6 +1,6 @@
 """make bench: medians of the fixed costs, measured in fresh processes (never in tests).
 
-    python -m hrsaas.devtools.bench [--runs 3] [--roundtrip-runs 1] [--skip-roundtrip] [--eager]
+    hrsaas bench [--runs 3] [--roundtrip-runs 1] [--skip-roundtrip] [--eager]
 
 - start-up: a fresh Python process that imports cdktf and loads the AWS provider's jsii
   assembly (what every synthesis pays once);
@@ -65,7 +65,7 @@ def roundtrip_once(tmp: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = argparse.ArgumentParser(prog="hrsaas bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--roundtrip-runs", type=int, default=1)

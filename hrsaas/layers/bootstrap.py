@@ -2,7 +2,7 @@
 CI identity (GitHub OIDC provider, plan and apply roles) the pipeline deploys with.
 
 The one layer applied with local state (``.state/<env>/bootstrap.tfstate``): its backend
-cannot live in the bucket it creates. See docs/state.md for keeping that file safe.
+cannot live in the bucket it creates. See docs/runbooks/state.md for keeping that file safe.
 """
 
 from __future__ import annotations

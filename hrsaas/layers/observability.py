@@ -142,25 +142,29 @@ class ObservabilityStack(LayerStack):
                 comparison="GreaterThanThreshold", threshold=obs.rds_replica_lag_seconds)
 
         # --- the cache (guide §6): every node, replication lag on replicas ------------------
-        for node, is_replica in cache_nodes(env, self.names.resource("cache")):
+        group_id = self.names.resource("cache")
+        for node, is_replica in cache_nodes(env, group_id):
             dims = {"CacheClusterId": node}
+            # Alarm keys get the environment's prefix from the alarms module; the node ID
+            # already has it, so the key is the node ID without it (cache-001-cpu-high).
+            key = "cache" + node.removeprefix(group_id)
             cache = "AWS/ElastiCache"
-            alarms.threshold(f"{node}-cpu-high", "critical",
+            alarms.threshold(f"{key}-cpu-high", "critical",
                              f"{node} engine CPU above {obs.redis_cpu_percent} %",
                              namespace=cache, metric="EngineCPUUtilization", dimensions=dims,
                              comparison="GreaterThanThreshold", threshold=obs.redis_cpu_percent)
-            alarms.threshold(f"{node}-memory-high", "critical",
+            alarms.threshold(f"{key}-memory-high", "critical",
                              f"{node} memory above {obs.redis_memory_percent} %",
                              namespace=cache, metric="DatabaseMemoryUsagePercentage",
                              dimensions=dims, comparison="GreaterThanThreshold",
                              threshold=obs.redis_memory_percent)
-            alarms.threshold(f"{node}-evictions", "critical", f"{node} evicts keys",
+            alarms.threshold(f"{key}-evictions", "critical", f"{node} evicts keys",
                              namespace=cache, metric="Evictions", dimensions=dims,
                              statistic="Sum", comparison="GreaterThanThreshold", threshold=0,
                              missing="notBreaching")
             if is_replica:
                 alarms.threshold(
-                    f"{node}-replication-lag", "critical",
+                    f"{key}-replication-lag", "critical",
                     f"{node} lags more than {obs.redis_replication_lag_seconds} s",
                     namespace=cache, metric="ReplicationLag", dimensions=dims,
                     comparison="GreaterThanThreshold",

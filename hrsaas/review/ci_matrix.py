@@ -1,10 +1,10 @@
 """What the GitHub workflows plan, with which role — and what a plan says about drift.
 
-    python -m hrsaas.review.ci_matrix --format github >> "$GITHUB_OUTPUT"   # matrix=<json>: per stack
-    python -m hrsaas.review.ci_matrix --envs prod --per env                  # per environment
-    python -m hrsaas.review.ci_matrix env prod --format github               # one env's region, roles
-    python -m hrsaas.review.ci_matrix drift plans/prod --summary "$GITHUB_STEP_SUMMARY"
-    python -m hrsaas.review.ci_matrix redact plans/prod/prod-data.json      # before uploading it
+    hrsaas ci --format github >> "$GITHUB_OUTPUT"   # matrix=<json>: per stack
+    hrsaas ci --envs prod --per env                  # per environment
+    hrsaas ci env prod --format github               # one env's region, roles
+    hrsaas ci drift plans/prod --summary "$GITHUB_STEP_SUMMARY"
+    hrsaas ci redact plans/prod/prod-data.json      # before uploading it
 
 **Matrix.** One entry per stack of every real (non-emulated) environment — ``env``, ``stack``,
 ``region``, ``account_id``, ``plan_role_arn``, ``apply_role_arn`` — environments in file order,
@@ -209,7 +209,7 @@ def _write(entry: dict[str, Any], fmt: str, key: str | None = None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in ("env", "drift", "redact") else "matrix"
-    parser = argparse.ArgumentParser(prog=f"python -m hrsaas.review.ci_matrix {command}",
+    parser = argparse.ArgumentParser(prog=f"hrsaas ci {command}",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     if command in ("matrix", "env"):

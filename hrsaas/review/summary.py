@@ -1,11 +1,11 @@
 """Render every plan of a run into one Markdown comment for the pull request.
 
-    python -m hrsaas.review.summary                  # plans/ → reports/plan-summary.md
-    python -m hrsaas.review.summary plans --scan reports/plans/scan_summary.json
-    python -m hrsaas.review.summary plans/prod --out summary.md --limit 65536
-    python -m hrsaas.review.summary --run-url "$RUN_URL"   # in CI: link the run's artifacts
+    hrsaas summary                  # plans/ → reports/plan-summary.md
+    hrsaas summary plans --scan reports/plans/scan_summary.json
+    hrsaas summary plans/prod --out summary.md --limit 65536
+    hrsaas summary --run-url "$RUN_URL"   # in CI: link the run's artifacts
 
-Reads the layout ``python -m hrsaas.runner.stacks plan --env <env>`` writes: ``plans/<env>/`` holds per
+Reads the layout ``hrsaas plan --env <env>`` writes: ``plans/<env>/`` holds per
 stack ``<stack>.tfplan``, ``<stack>.json`` (``terraform show -json``) and ``<stack>.txt`` (the
 plan text); a stack whose plan failed has ``<stack>.error.txt`` (its first error) instead of the
 JSON. A folder of one environment (``plans/prod``) works too. Stacks are listed in the order
@@ -500,7 +500,7 @@ def render(plans: Sequence[StackPlan], scan: dict[str, Any] | None = None,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hrsaas.review.summary", description=__doc__,
+    parser = argparse.ArgumentParser(prog="hrsaas summary", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("plans_dir", nargs="?", type=Path, default=PLANS,
                         help="plans/ (one folder per environment) or one environment's folder")

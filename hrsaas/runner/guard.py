@@ -1,6 +1,6 @@
 """Guard rails over a saved plan: refuse to destroy or replace stateful resources.
 
-    python -m hrsaas.runner.guard plans/prod/prod-data.json [--allow ADDRESS ...]
+    hrsaas guard plans/prod/prod-data.json [--allow ADDRESS ...]
 
 In environments with ``capabilities.protect_stateful`` (prod), ``make plan`` and ``make deploy``
 run this over every stack's plan before anything is applied; Terraform's ``prevent_destroy``
@@ -92,7 +92,7 @@ def allowed_from_env() -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = argparse.ArgumentParser(prog="hrsaas guard", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("plans", nargs="+", type=Path, help="`terraform show -json` outputs")
     parser.add_argument("--allow", action="append", default=[])
