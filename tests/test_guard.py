@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from hrsaas.config import load_environment
-from hrsaas.runner.guard import STATEFUL_TYPES, destructive_changes, explain
+from hrsaas.runner.guard import STATEFUL_TYPES, destructive_changes, explain, is_stateful
 from hrsaas.runner.stacks import preflight
 from hrsaas.toolenv import PYTHON, ROOT, tool_env
 
@@ -22,11 +22,14 @@ def test_prevent_destroy_on_stateful_resources_where_asked(stack, synth_dir, env
         s = stack(path.parent.name)
         for kind in STATEFUL_TYPES:
             for body in s.resources(kind).values():
+                if not is_stateful(kind, body.get("name")):
+                    continue  # a service's own log group goes with the service
                 seen.add(kind)
                 assert body.get("lifecycle", {}).get("prevent_destroy", False) is protected, \
                     (path.parent.name, kind)
     assert {"aws_db_instance", "aws_elasticache_replication_group", "aws_s3_bucket",
-            "aws_dynamodb_table", "aws_secretsmanager_secret"} <= seen
+            "aws_dynamodb_table", "aws_secretsmanager_secret", "aws_route53_zone",
+            "aws_backup_vault", "aws_ecr_repository", "aws_cloudwatch_log_group"} <= seen
 
 
 def _change(address: str, kind: str, actions: list[str]) -> dict:
@@ -40,14 +43,24 @@ def test_guard_flags_destroy_and_replace_of_stateful_resources_only():
                 ["delete", "create"]),
         _change("aws_s3_bucket.b", "aws_s3_bucket", ["update"]),
         _change("aws_security_group.sg", "aws_security_group", ["delete"]),
+        _change("aws_route53_zone.z", "aws_route53_zone", ["delete", "create"]),
+        {**_change("aws_cloudwatch_log_group.svc", "aws_cloudwatch_log_group", ["delete"]),
+         "change": {"actions": ["delete"], "before": {"name": "/ecs/c/auth-service"}}},
+        {**_change("aws_cloudwatch_log_group.flow", "aws_cloudwatch_log_group", ["delete"]),
+         "change": {"actions": ["delete"], "before": {"name": "/vpc/hr-saas-prod/flow-logs"}}},
     ]}
     found = destructive_changes(plan)
     assert [str(f) for f in found] == [
         "aws_db_instance.db (the PostgreSQL database) would be destroyed",
         "aws_elasticache_replication_group.rg (the Redis cache) would be replaced",
+        "aws_route53_zone.z (the DNS zone (a new zone has new name servers: the domain is "
+        "offline until the registrar is updated)) would be replaced",
+        "aws_cloudwatch_log_group.flow (an audit log group (flow logs, WAF or CloudTrail logs))"
+        " would be destroyed",
     ]
     assert [f.address for f in destructive_changes(plan, {"aws_db_instance.db"})] == [
-        "aws_elasticache_replication_group.rg"]
+        "aws_elasticache_replication_group.rg", "aws_route53_zone.z",
+        "aws_cloudwatch_log_group.flow"]
     assert "HRSAAS_ALLOW_DESTROY" in explain([str(f) for f in found])
 
 

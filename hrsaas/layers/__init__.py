@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config import Environment
 from ..emulator import ignore_emulator_drift
-from ..runner.guard import STATEFUL_TYPES
+from ..runner.guard import is_stateful
 from ..tf import App
 from ..topology import LAYERS
 from .backup import BackupStack
@@ -25,7 +25,8 @@ from .security import SecurityOutputs, SecurityStack
 def prevent_destroy_of_stateful(stack: LayerStack) -> None:
     """Terraform's own refusal, behind the plan guard (hrsaas/runner/guard.py)."""
     for construct in stack.node.find_all():
-        if getattr(construct, "terraform_resource_type", None) in STATEFUL_TYPES:
+        kind = getattr(construct, "terraform_resource_type", None)
+        if kind and is_stateful(kind, getattr(construct, "name_input", None)):
             construct.add_override("lifecycle.prevent_destroy", True)
 
 

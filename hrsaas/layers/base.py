@@ -30,6 +30,12 @@ def backend_config(env: Environment, layer: str) -> dict[str, Any]:
         "dynamodb_table": names.lock_table(),
         "allowed_account_ids": [env.account_id],
     }
+    if env.capabilities.customer_managed_keys:
+        # Without kms_key_id the backend asks S3 for AES256 on every write, overriding the
+        # bucket's default key: state (which holds the Redis AUTH token) would never be under
+        # the environment's CMK. The alias ARN is known before bootstrap creates the key.
+        config["kms_key_id"] = (f"arn:aws:kms:{env.region}:{env.account_id}:alias/"
+                                f"{names.resource('tfstate')}")
     if env.emulator is not None:
         url = env.emulator.endpoint
         config.update(

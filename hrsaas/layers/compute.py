@@ -29,13 +29,24 @@ from .registry import RegistryOutputs
 from .security import SecurityOutputs
 
 # SPEC §4: the guide's priority decides where tasks run. High-priority services never run on
-# Spot; medium ones keep their first task on demand and spread the rest; low ones run on Spot.
+# Spot; medium ones keep their first task on demand and spread the rest; low ones run on Spot
+# beyond their first task. A user-facing service (one with ALB paths) keeps that first task on
+# demand even at low priority: on Spot alone, a one-task service is down at every reclaim.
 CAPACITY_BY_PRIORITY: dict[str, tuple[CapacityShare, ...]] = {
     "high": (CapacityShare(provider="FARGATE", base=0, weight=1),),
     "medium": (CapacityShare(provider="FARGATE", base=1, weight=1),
                CapacityShare(provider="FARGATE_SPOT", base=0, weight=1)),
-    "low": (CapacityShare(provider="FARGATE_SPOT", base=0, weight=1),),
+    "low": (CapacityShare(provider="FARGATE", base=1, weight=0),
+            CapacityShare(provider="FARGATE_SPOT", base=0, weight=1)),
 }
+# Low priority without user traffic (no ALB paths): Spot only, a reclaim delays work only.
+SPOT_ONLY = (CapacityShare(provider="FARGATE_SPOT", base=0, weight=1),)
+
+
+def capacity_of(svc: Service) -> tuple[CapacityShare, ...]:
+    if svc.priority == "low" and not svc.paths:
+        return SPOT_ONLY
+    return CAPACITY_BY_PRIORITY[svc.priority]
 
 # Guide §4: the five secrets every task reads — variable → (secret, JSON key).
 SECRET_REFERENCES: dict[str, tuple[str, str]] = {
@@ -104,7 +115,9 @@ class ComputeStack(LayerStack):
             WebAcl(self, "waf", WebAclProps(
                 name=f"{self.names.resource()}-api", scope="REGIONAL",
                 log_retention_days=env.logs.retention_days,
-                logs_kms_key_arn=sec.logs_kms_key_arn, associate_with=alb.arn))
+                logs_kms_key_arn=sec.logs_kms_key_arn, associate_with=alb.arn,
+                # File uploads exceed the common rule set's 8 KB body limit.
+                large_body_paths=tuple(p for s in services if s.file_bucket for p in s.paths)))
         # Guide §12: api.<domain> → the ALB. A only: the VPC (guide §3) is IPv4-only, so the ALB
         # has no IPv6 address an AAAA alias could answer with.
         aws.route53_record.Route53Record(
@@ -178,15 +191,16 @@ class ComputeStack(LayerStack):
                     target_interval_seconds=target.interval_seconds,
                     health_matcher=target.matcher,
                     min_tasks=svc.min_tasks,
-                    capacity=CAPACITY_BY_PRIORITY[svc.priority],
+                    capacity=capacity_of(svc),
                     deployment_maximum_percent=env.services.deployment_maximum_percent,
                     health_check_grace_seconds=compute.health_check_grace_seconds,
                     wait_for_steady_state=compute.wait_for_steady_state,
-                    # Guide §14: a stage starts after the previous one is up.
-                    after=[s.service for s in previous_stage],
+                    # Guide §14: a stage starts after the previous one is up. The capacity
+                    # providers come first too: a service naming FARGATE_SPOT fails to create
+                    # (and races on destroy) unless its cluster already has that provider.
+                    after=[cluster.capacity_providers, *(s.service for s in previous_stage)],
                     tags={"DeployStage": str(stage), "Priority": svc.priority},
                 ))
-                service.service.node.add_dependency(cluster.capacity_providers)
                 deployed[svc.name] = service
                 this_stage.append(service)
             previous_stage = this_stage

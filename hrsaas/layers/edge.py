@@ -85,7 +85,8 @@ class EdgeStack(LayerStack):
             domain_name=names[0], subject_alternative_names=names[1:], zone_id=zone_id,
             provider=us_east_1))
         regional_cert = Certificate(self, "regional-certificate", CertificateProps(
-            domain_name=names[0], subject_alternative_names=names[1:], zone_id=zone_id))
+            domain_name=names[0], subject_alternative_names=names[1:], zone_id=zone_id,
+            validated_by=cloudfront_cert))
         tls = enforces_tls_in_policies(env)
         site = CdnSite(self, "frontend", CdnSiteProps(
             name=self.names.resource(), region=env.region, account_id=env.account_id,

@@ -26,7 +26,24 @@ STATEFUL_TYPES = {
     "aws_dynamodb_table": "the state lock table",
     "aws_kms_key": "a KMS key (data encrypted with it becomes unreadable)",
     "aws_secretsmanager_secret": "a secret",
+    "aws_route53_zone": "the DNS zone (a new zone has new name servers: the domain is offline "
+                        "until the registrar is updated)",
+    "aws_backup_vault": "a backup vault (its recovery points go with it)",
+    "aws_ecr_repository": "an image repository (the released images go with it)",
+    "aws_cloudwatch_log_group": "an audit log group (flow logs, WAF or CloudTrail logs)",
 }
+
+# Log groups are stateful only when they are an audit trail; a service's own log group goes
+# with the service when the catalog drops it.
+AUDIT_LOG_GROUP_PREFIXES = ("/vpc/", "aws-waf-logs-", "/aws/cloudtrail/")
+
+
+def is_stateful(kind: str, name: object = None) -> bool:
+    """Whether a resource of this type (and name, for log groups) holds what a re-apply
+    cannot bring back. One rule for the plan guard and for ``prevent_destroy``."""
+    if kind == "aws_cloudwatch_log_group":
+        return isinstance(name, str) and name.startswith(AUDIT_LOG_GROUP_PREFIXES)
+    return kind in STATEFUL_TYPES
 
 
 # resource_changes[].change.actions → what a reviewer calls it. Both replace orders (destroy
@@ -62,7 +79,8 @@ def destructive_changes(plan: dict, allow: set[str] = frozenset()) -> list[Destr
     found = []
     for change in plan.get("resource_changes", []):
         actions = tuple(change["change"]["actions"])
-        if "delete" in actions and change["type"] in STATEFUL_TYPES \
+        before = change["change"].get("before") or {}
+        if "delete" in actions and is_stateful(change["type"], before.get("name")) \
                 and change["address"] not in allow:
             found.append(Destruction(change["address"], change["type"], actions))
     return found

@@ -15,6 +15,11 @@ class CertificateProps(BaseModel):
     zone_id: str
     provider: object | None = None
     """An aliased AwsProvider (us-east-1 for CloudFront); None = the stack's default region."""
+    validated_by: object | None = None
+    """Another ``Certificate`` for the same names (in another region) whose DNS records
+    validate this one too: ACM gives the same validation record for the same name in one
+    account, so the records have one owner and neither certificate's replacement removes the
+    other's (no ``allow_overwrite``)."""
 
 
 class Certificate(Construct):
@@ -27,7 +32,34 @@ class Certificate(Construct):
             validation_method="DNS", key_algorithm="RSA_2048",
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True), **extra,
         )
-        # One validation record per distinct name: the apex and its wildcard share one.
+        if props.validated_by is None:
+            self.records = self._validation_records(props)
+        else:
+            self.records = props.validated_by.records
+        validation_fqdns = [r.fqdn for r in self.records]
+        self.validation = aws.acm_certificate_validation.AcmCertificateValidation(
+            self, "validation", certificate_arn=self.certificate.arn,
+            validation_record_fqdns=validation_fqdns, **extra,
+        )
+        if props.validated_by is not None:
+            # If ACM ever asked this certificate for other records, the wait could only time
+            # out: say so before anything waits.
+            own = f"aws_acm_certificate.{self.certificate.friendly_unique_id}"
+            other = f"aws_acm_certificate.{props.validated_by.certificate.friendly_unique_id}"
+            self.validation.add_override("lifecycle.precondition", [{
+                "condition": (
+                    f"${{toset([for o in {own}.domain_validation_options : "
+                    f"o.resource_record_value]) == toset([for o in "
+                    f"{other}.domain_validation_options : o.resource_record_value])}}"),
+                "error_message": "ACM asks this certificate for validation records other than "
+                                 "the ones its sibling certificate created; give it its own "
+                                 "records (modules/certificate).",
+            }])
+        # Consumers use the validated ARN, so nothing attaches an unvalidated certificate.
+        self.arn = self.validation.certificate_arn
+
+    def _validation_records(self, props: CertificateProps) -> list:
+        """One validation record per distinct name: the apex and its wildcard share one."""
         address = f"aws_acm_certificate.{self.certificate.friendly_unique_id}"
         records = []
         for index, name in enumerate(dict.fromkeys(
@@ -40,11 +72,6 @@ class Certificate(Construct):
                 name=f"${{{option}.resource_record_name}}",
                 type=f"${{{option}.resource_record_type}}",
                 records=[f"${{{option}.resource_record_value}}"],
-                ttl=60, allow_overwrite=True,
+                ttl=60,
             ))
-        self.validation = aws.acm_certificate_validation.AcmCertificateValidation(
-            self, "validation", certificate_arn=self.certificate.arn,
-            validation_record_fqdns=[r.fqdn for r in records], **extra,
-        )
-        # Consumers use the validated ARN, so nothing attaches an unvalidated certificate.
-        self.arn = self.validation.certificate_arn
+        return records

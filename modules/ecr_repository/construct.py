@@ -25,14 +25,31 @@ class EcrRepositoryProps(BaseModel):
     tags: dict[str, str] = {}
 
 
+# Tags that a lifecycle rule must never expire (docs/images.md): releases (`v<version>`) and
+# the `deployed-<env>-<UTC time>` tag the publisher adds to every image it puts into service,
+# so the image a service runs — and the ones it can roll back to — stay.
+PROTECTED_TAG_PATTERNS = ("v*", "deployed-*")
+KEEP_FOREVER = 10000  # ECR has no "never expire": a count no repository reaches
+
+
 def lifecycle_policy(keep_tagged: int, untagged_days: int) -> str:
+    """The guide's two rules, after rules that keep released and deployed images: ECR lets an
+    image be expired only by the highest-priority rule whose tags it matches."""
+    keep = [{"rulePriority": priority,
+             "description": f"keep images tagged {pattern} (released or deployed)",
+             "selection": {"tagStatus": "tagged", "tagPatternList": [pattern],
+                           "countType": "imageCountMoreThan", "countNumber": KEEP_FOREVER},
+             "action": {"type": "expire"}}
+            for priority, pattern in enumerate(PROTECTED_TAG_PATTERNS, start=1)]
+    first = len(keep) + 1
     return json.dumps({"rules": [
-        {"rulePriority": 1,
+        *keep,
+        {"rulePriority": first,
          "description": f"expire untagged images after {untagged_days} days",
          "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
                        "countUnit": "days", "countNumber": untagged_days},
          "action": {"type": "expire"}},
-        {"rulePriority": 2,
+        {"rulePriority": first + 1,
          "description": f"keep the {keep_tagged} most recent tagged images",
          "selection": {"tagStatus": "tagged", "tagPatternList": ["*"],
                        "countType": "imageCountMoreThan", "countNumber": keep_tagged},

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from hrsaas.tf import Construct, Fn, Token, aws
+
+
+def parameter_group_name(group_id: str, family: str, description: str, cluster_mode: bool
+                         ) -> str:
+    """``<group>-<family>-<digest>``: the digest covers every argument whose change replaces
+    the group (cluster mode too: switching it needs a new group, never an edit of the used
+    one), so the replacement never takes the name of the group it replaces."""
+    digest = hashlib.sha256(json.dumps([family, description, cluster_mode]).encode())
+    return f"{group_id}-{family}-{digest.hexdigest()[:8]}"
 
 
 class RedisProps(BaseModel):
@@ -45,12 +57,16 @@ class Redis(Construct):
             self, "subnets", name=props.replication_group_id, subnet_ids=props.subnet_ids,
             description="private-data subnets",
         )
+        # ElastiCache parameter groups have no name_prefix, and the group is replaced
+        # create-before-destroy (the replication group still uses the old one): the name ends
+        # in a digest of every argument that forces a replacement, so a replacement always
+        # brings a new name instead of colliding with the group it replaces.
+        description = f"hr-saas {family}"
+        parameters = [{"name": "cluster-enabled", "value": "yes" if props.cluster_mode else "no"}]
         self.parameter_group = aws.elasticache_parameter_group.ElasticacheParameterGroup(
-            self, "parameters", name=f"{props.replication_group_id}-{family}"
-            f"{'-cluster' if props.cluster_mode else ''}", family=family,
-            description=f"hr-saas {family}",
-            parameter=[{"name": "cluster-enabled",
-                        "value": "yes" if props.cluster_mode else "no"}],
+            self, "parameters", family=family, description=description, parameter=parameters,
+            name=parameter_group_name(props.replication_group_id, family, description,
+                                      props.cluster_mode),
             lifecycle={"create_before_destroy": True},
         )
         slow_log = aws.cloudwatch_log_group.CloudwatchLogGroup(

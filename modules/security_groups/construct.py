@@ -65,8 +65,10 @@ class SecurityGroups(Construct):
 
     def _group(self, key: str, description: str) -> aws.security_group.SecurityGroup:
         # No inline rules: Terraform then also removes AWS's default allow-all egress.
+        # name_prefix: a replacement (create before destroy) needs a name the old group does
+        # not hold; the guide's names (sg-alb, ...) are the Name tags.
         return aws.security_group.SecurityGroup(
-            self, f"sg-{key}", name=f"{self._name}-{key}", description=description,
+            self, f"sg-{key}", name_prefix=f"{self._name}-{key}-", description=description,
             vpc_id=self._vpc_id, tags={"Name": f"sg-{key}"},
             lifecycle={"create_before_destroy": True},
         )

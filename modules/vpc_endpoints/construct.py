@@ -29,7 +29,8 @@ class VpcEndpoints(Construct):
     def __init__(self, scope: Construct, id_: str, props: VpcEndpointsProps):
         super().__init__(scope, id_)
         self.security_group = aws.security_group.SecurityGroup(
-            self, "sg-vpce", name=f"{props.name}-vpce",
+            # name_prefix: replaced create-before-destroy, the new group needs its own name.
+            self, "sg-vpce", name_prefix=f"{props.name}-vpce-",
             description="Interface VPC endpoints: HTTPS from ECS tasks only",
             vpc_id=props.vpc_id, tags={"Name": "sg-vpce"},
             lifecycle={"create_before_destroy": True},
