@@ -47,8 +47,15 @@ class Names:
         return "-".join((self.project, self.env, *parts))
 
     def env_suffixed(self, *parts: str) -> str:
-        """``hr-saas-<parts…>-<env>``: the guide's pattern for global names (S3 buckets)."""
+        """``hr-saas-<parts…>-<env>``: the guide's pattern, for the one bucket whose name the
+        guide fixes (``hr-saas-frontend-{env}``)."""
         return "-".join((self.project, *parts, self.env))
+
+    def global_bucket(self, *parts: str) -> str:
+        """``hr-saas-<parts…>-<env>-<account>`` for every other bucket: S3 names are unique
+        across all of AWS, and the account keeps another customer (or a fork, or a name
+        released after a destroy) from taking ours."""
+        return "-".join((self.project, *parts, self.env, self.account_id))
 
     def image_parameter(self, service_name: str) -> str:
         """SSM parameter holding the image a service runs (docs/images.md: CI writes it)."""

@@ -5,8 +5,8 @@ builds exactly these stacks (a test holds the two together)."""
 from __future__ import annotations
 
 LAYERS: tuple[str, ...] = (
-    "bootstrap", "security", "network", "data", "cache", "messaging", "registry", "edge",
-    "compute", "scaling", "observability", "backup",
+    "bootstrap", "security", "network", "data", "cache", "messaging", "registry", "dns",
+    "edge", "compute", "scaling", "observability", "backup",
 )
 
 

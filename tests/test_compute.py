@@ -4,6 +4,7 @@ against the guide's own tables for mvp and prod."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -60,6 +61,14 @@ ENVS = ["mvp", "prod"]
 def expected_services(env: str) -> set[str]:
     # mvp runs deploy stages 1–4 (SPEC §2: seven services), prod all twelve.
     return {n for n, stage in GUIDE_STAGES.items() if env == "prod" or stage <= 4}
+
+
+def released_count(value: str, source: str) -> int:
+    """``${<image released> ? N : 0}`` → N: the count once the image is released (zero while
+    the image parameter holds the placeholder)."""
+    match = re.fullmatch(r"\$\{(.+) \? (\d+) : 0\}", value)
+    assert match and source in match[1], value
+    return int(match[2])
 
 
 def by_name(s, kind: str, key: str = "name") -> dict[str, tuple[str, dict]]:
@@ -130,8 +139,9 @@ def test_task_definitions_follow_the_guide(stack, env):
         # The image comes from the parameter CI writes, never a moving tag.
         assert c["image"] == f"${{data.aws_ssm_parameter.{name}-image.insecure_value}}"
         [pre] = td["lifecycle"]["precondition"]
-        assert '":latest"' in pre["condition"] and '":unreleased"' in pre["condition"]
-        assert "no released image" in pre["error_message"]
+        assert '":latest"' in pre["condition"] and "no released image" in pre["error_message"]
+        # The placeholder is not refused: the service exists and runs no task until released.
+        assert '":unreleased"' not in pre["condition"]
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -194,7 +204,7 @@ def test_services_and_placement(stack, env):
                        "assign_public_ip": False}
         assert svc["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
         assert svc["health_check_grace_period_seconds"] == 120
-        assert svc["desired_count"] == lo
+        assert released_count(svc["desired_count"], f"{name}-image") == lo
         assert svc["wait_for_steady_state"] is True
         assert svc["lifecycle"]["ignore_changes"] == ["desired_count"]
         providers = {c["capacity_provider"] for c in svc["capacity_provider_strategy"]}
@@ -239,7 +249,8 @@ def test_autoscaling_follows_the_guide(stack, env):
             lo, hi = 1, 1  # SPEC §2: one task each
         assert target["resource_id"] == f"service/{cluster}/{svc_name}"
         assert target["scalable_dimension"] == "ecs:service:DesiredCount"
-        assert (target["min_capacity"], target["max_capacity"]) == (lo, hi)
+        assert (released_count(target["min_capacity"], "released_images"),
+                released_count(target["max_capacity"], "released_images")) == (lo, hi)
         tracked = policies[rid]
         # Guide §15: CPU 70 %, memory 80 %.
         assert tracked["ECSServiceAverageCPUUtilization"]["target_value"] == 70
@@ -335,7 +346,7 @@ def test_the_alb_may_write_its_access_logs(stack):
     # Seoul's Elastic Load Balancing account (AWS documentation), only under alb/AWSLogs/<acct>.
     assert statement["principals"] == [{"type": "AWS",
                                         "identifiers": ["arn:aws:iam::600734575887:root"]}]
-    assert statement["resources"] == ["arn:aws:s3:::hr-saas-logs-prod/alb/AWSLogs/222222222222/*"]
+    assert statement["resources"] == ["arn:aws:s3:::hr-saas-logs-prod-222222222222/alb/AWSLogs/222222222222/*"]
 
 
 @pytest.mark.parametrize("env", ["local", "mvp", "prod"])

@@ -117,8 +117,9 @@ def test_access_logs_expire_with_the_env_log_retention(stack, env):
     for body in s.resources("aws_s3_bucket_lifecycle_configuration").values():
         _, bucket = s.deref(body["bucket"])
         rules[bucket["bucket"]] = body["rule"][0]
-    assert rules[f"hr-saas-logs-{env}"]["expiration"] == [
+    account = load_environment(env).account_id
+    assert rules[f"hr-saas-logs-{env}-{account}"]["expiration"] == [
         {"days": load_environment(env).logs.retention_days}]
     # Frontend assets and user files are never expired by age.
     assert "expiration" not in rules[f"hr-saas-frontend-{env}"]
-    assert "expiration" not in rules[f"hr-saas-files-{env}"]
+    assert "expiration" not in rules[f"hr-saas-files-{env}-{account}"]

@@ -216,3 +216,40 @@ def test_ecr_lifecycle_keeps_released_and_deployed_images(stack):
     expired = _expired(policy, images)
     assert "running" not in expired and "release" not in expired
     assert len(expired) == 20, "builds beyond the guide's 10 newest still expire"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_bucket_names_are_ours_across_all_of_aws(stack, env):
+    """S3 names are global: every bucket the guide does not name carries the account, so
+    another account (or a name released after a destroy) cannot take it."""
+    account = load_environment(env).account_id
+    buckets = [b["bucket"] for _, s in env_stacks(stack, env)
+               for b in s.resources("aws_s3_bucket").values()]
+    assert len(buckets) >= 4
+    for name in buckets:
+        assert name == f"hr-saas-frontend-{env}" or name.endswith(f"-{account}"), name
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_a_service_without_a_released_image_exists_with_no_task(stack, env):
+    """The first deploy must complete every layer before the application repositories have
+    published anything: unreleased services get zero tasks (creation count and autoscaling
+    bounds), released ones the catalog's."""
+    compute, scaling = stack(f"{env}-compute"), stack(f"{env}-scaling")
+    released = compute.json["output"]["released_images"]["value"]
+    services = compute.resources("aws_ecs_service")
+    assert set(released) and len(released) == len(services)
+    for name, expression in released.items():
+        assert expression == (f'${{!endswith(data.aws_ssm_parameter.{name}-image.insecure_value,'
+                              f' ":unreleased") ? "true" : "false"}}')
+    for svc in services.values():
+        assert re.fullmatch(r'\$\{!endswith\(data\.aws_ssm_parameter\.[a-z]+-image\.'
+                            r'insecure_value, ":unreleased"\) \? \d+ : 0\}', svc["desired_count"])
+        for pre in svc.get("lifecycle", {}).get("precondition", []):
+            assert "unreleased" not in pre["condition"]
+    for target in scaling.resources("aws_appautoscaling_target").values():
+        name = target["resource_id"].split("/")[-1].removesuffix("-service")
+        for bound in ("min_capacity", "max_capacity"):
+            assert re.fullmatch(
+                r'\$\{\(data\.terraform_remote_state\.remote-compute\.outputs\.released_images\.'
+                + name + r' == "true"\) \? \d+ : 0\}', target[bound]), target[bound]

@@ -13,6 +13,7 @@ from .bootstrap import BootstrapOutputs, BootstrapStack
 from .cache import CacheOutputs, CacheStack
 from .compute import ComputeOutputs, ComputeStack
 from .data import DataOutputs, DataStack
+from .dns import DnsOutputs, DnsStack
 from .edge import EdgeOutputs, EdgeStack
 from .messaging import MessagingOutputs, MessagingStack
 from .network import NetworkOutputs, NetworkStack
@@ -39,7 +40,8 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     cache = CacheStack(app, env, network=network, security=security)
     messaging = MessagingStack(app, env, security=security)
     registry = RegistryStack(app, env)
-    edge = EdgeStack(app, env, security=security)
+    dns = DnsStack(app, env)
+    edge = EdgeStack(app, env, security=security, dns=dns)
     compute = ComputeStack(app, env, network=network, security=security, data=data, cache=cache,
                            messaging=messaging, registry=registry, edge=edge)
     scaling = ScalingStack(app, env, compute=compute)
@@ -47,7 +49,7 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
                                        compute=compute)
     backup = BackupStack(app, env, security=security, data=data, edge=edge)
     stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging, registry,
-                                edge, compute, scaling, observability, backup]
+                                dns, edge, compute, scaling, observability, backup]
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
@@ -75,6 +77,8 @@ __all__ = [
     "ComputeStack",
     "DataOutputs",
     "DataStack",
+    "DnsOutputs",
+    "DnsStack",
     "EdgeOutputs",
     "EdgeStack",
     "LayerStack",

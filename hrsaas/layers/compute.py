@@ -69,6 +69,9 @@ class ComputeOutputs(LayerOutputs):
     service_names: list[str] = output("the ECS services, in deploy-stage order")
     target_group_arn_suffixes: dict[str, str] = output(
         "service → target group ARN suffix (CloudWatch dimension)")
+    released_images: dict[str, str] = output(
+        "service → \"true\" once its image parameter names a released image, else \"false\" "
+        "(the service exists with no task until then)")
 
 
 def listener_priority(svc: Service) -> int:
@@ -164,7 +167,6 @@ class ComputeStack(LayerStack):
                     cluster_arn=cluster.arn, cluster_name=cluster_name,
                     cpu_units=svc.cpu_units, memory_mib=svc.memory_mib, port=svc.port,
                     image=parameter.insecure_value,
-                    forbid_unreleased_image=not env.is_emulated,
                     environment={**common_env, "SERVER_PORT": str(svc.port), **extra_env},
                     secrets=secrets,
                     health_path=env.catalog.health_path,
@@ -214,6 +216,8 @@ class ComputeStack(LayerStack):
             service_names=[s.service_name for s in services],
             target_group_arn_suffixes={n: s.target_group.arn_suffix
                                        for n, s in deployed.items()},
+            released_images={n: Token.as_string(Fn.conditional(s.released, "true", "false"))
+                             for n, s in deployed.items()},
         ).export(self)
 
     @staticmethod

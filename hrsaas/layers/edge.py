@@ -1,7 +1,8 @@
 """edge: the SPA frontend on S3 + CloudFront, the file bucket, ACM in two regions, Route 53
 (guide §9, §12).
 
-The ALB's alias ``api.<domain>`` is written by the compute layer, which owns the ALB: it reads
+The zone is the dns layer's (hrsaas/layers/dns.py). The ALB's alias ``api.<domain>`` is
+written by the compute layer, which owns the ALB: it reads
 this layer's zone ID and regional certificate (edge → compute, no cycle).
 """
 
@@ -17,6 +18,7 @@ from ..config import Environment
 from ..emulator import enforces_tls_in_policies
 from ..tf import Construct, aws
 from .base import LayerStack
+from .dns import DnsOutputs
 from .outputs import LayerOutputs, output
 from .security import SecurityOutputs
 
@@ -64,7 +66,8 @@ def alb_log_writer(region: str, account_id: str, bucket: str) -> dict:
 class EdgeStack(LayerStack):
     layer = "edge"
 
-    def __init__(self, scope: Construct, env: Environment, *, security: LayerStack):
+    def __init__(self, scope: Construct, env: Environment, *, security: LayerStack,
+                 dns: LayerStack):
         super().__init__(scope, env)
         edge = env.edge
         us_east_1 = aws.provider.AwsProvider(self, "aws-us-east-1", alias="us_east_1",
@@ -73,13 +76,9 @@ class EdgeStack(LayerStack):
         if env.capabilities.customer_managed_keys:
             files_key = SecurityOutputs.read(self, security, ("files_kms_key_arn",)
                                              ).files_kms_key_arn
-        if edge.hosted_zone_id:
-            zone_id = edge.hosted_zone_id
-        else:
-            zone_id = aws.route53_zone.Route53Zone(
-                self, "zone", name=edge.domain, comment=f"{env.project} {env.name}",
-                force_destroy=env.is_emulated,
-            ).zone_id
+        # The zone is the dns layer's: a first deploy stops after it until the domain is
+        # delegated, so the certificates below never wait on DNS that cannot answer.
+        zone_id = DnsOutputs.read(self, dns, ("zone_id",)).zone_id
         names = edge.certificate_names()
         cloudfront_cert = Certificate(self, "cloudfront-certificate", CertificateProps(
             domain_name=names[0], subject_alternative_names=names[1:], zone_id=zone_id,
@@ -92,12 +91,12 @@ class EdgeStack(LayerStack):
             name=self.names.resource(), region=env.region, account_id=env.account_id,
             log_retention_days=env.logs.retention_days,
             bucket_name=self.names.env_suffixed("frontend"),
-            log_bucket_name=self.names.env_suffixed("logs"),
+            log_bucket_name=self.names.global_bucket("logs"),
             aliases=edge.frontend_aliases, certificate_arn=cloudfront_cert.arn,
             price_class=edge.price_class, minimum_tls=edge.minimum_tls, waf=edge.waf,
             us_east_1=us_east_1, force_destroy=env.is_emulated, deny_insecure_transport=tls,
             log_writers=(alb_log_writer(env.region, env.account_id,
-                                        self.names.env_suffixed("logs")),),
+                                        self.names.global_bucket("logs")),),
         ))
         for alias in edge.frontend_aliases:
             for record_type in ("A", "AAAA"):
@@ -107,7 +106,7 @@ class EdgeStack(LayerStack):
                         "name": site.domain_name, "zone_id": site.hosted_zone_id,
                         "evaluate_target_health": False})
         files = SecureBucket(self, "files", SecureBucketProps(
-            bucket_name=self.names.env_suffixed("files"),
+            bucket_name=self.names.global_bucket("files"),
             kms_key_arn=files_key, force_destroy=env.is_emulated,
             noncurrent_version_retention_days=edge.file_version_retention_days,
             deny_insecure_transport=tls, access_log_bucket=site.logs.name_when_ready,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from modules.service_autoscaling import ServiceAutoscaling, ServiceAutoscalingProps
 
 from ..config import Environment
-from ..tf import Construct
+from ..tf import Construct, Fn, Op
 from .base import LayerStack
 from .compute import ComputeOutputs
 
@@ -20,7 +20,8 @@ class ScalingStack(LayerStack):
 
     def __init__(self, scope: Construct, env: Environment, *, compute: LayerStack):
         super().__init__(scope, env)
-        cluster = ComputeOutputs.read(self, compute, ("cluster_name",)).cluster_name
+        outputs = ComputeOutputs.read(self, compute, ("cluster_name", "released_images"))
+        cluster = outputs.cluster_name
         knobs = env.compute
         self.autoscaling = {}
         for svc in env.deployed_services():
@@ -28,6 +29,8 @@ class ScalingStack(LayerStack):
                 self, svc.name, ServiceAutoscalingProps(
                     cluster_name=cluster, service_name=svc.service_name,
                     min_tasks=svc.min_tasks, max_tasks=svc.max_tasks,
+                    # Zero until the service's first release (docs/images.md).
+                    released=Op.eq(Fn.lookup(outputs.released_images, svc.name), "true"),
                     cpu_target_percent=knobs.cpu_target_percent,
                     memory_target_percent=knobs.memory_target_percent,
                     scale_out_cooldown_seconds=knobs.scale_out_cooldown_seconds,

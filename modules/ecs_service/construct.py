@@ -8,7 +8,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hrsaas.tf import Construct, Fn, Op, aws
+from hrsaas.tf import Construct, Fn, Op, Token, aws
 
 
 class CapacityShare(BaseModel):
@@ -36,8 +36,9 @@ class EcsServiceProps(BaseModel):
     port: int = Field(ge=1, le=65535)
     image: str
     """Image reference: ``<repository URL>:<git-sha>`` or ``…@sha256:<digest>``."""
-    forbid_unreleased_image: bool = True
-    """Refuse to plan while the image reference still ends in ``:unreleased``."""
+    placeholder_tag: str = ":unreleased"
+    """The tag the registry seeds an image parameter with before the first release: while the
+    image ends in it, the service exists with no task (docs/images.md)."""
     environment: dict[str, str]
     secrets: dict[str, str]
     """Variable name → Secrets Manager ``valueFrom`` (``<secret ARN>:<json key>::``)."""
@@ -174,16 +175,16 @@ class EcsService(Construct):
             volume=[td.EcsTaskDefinitionVolume(name="tmp")],
             container_definitions=json.dumps([container]),
             tags=tags)
-        released = Op.not_(Fn.endswith(p.image, ":latest"))
-        if p.forbid_unreleased_image:
-            released = Op.and_(released, Op.not_(Fn.endswith(p.image, ":unreleased")))
         # Raw JSON: `error_message` would lose its key inside a jsii list of plain dicts.
         self.task_definition.add_override("lifecycle.precondition", [{
-            "condition": released,
+            "condition": Op.not_(Fn.endswith(p.image, ":latest")),
             "error_message": (
-                f"{p.name} has no released image (or a moving tag): publish a <git-sha> tag or "
-                f"digest to its image parameter first (docs/images.md)."),
+                f"{p.name} has no released image: ':latest' is a moving tag; publish a "
+                f"<git-sha> tag or digest to its image parameter (docs/images.md)."),
         }])
+        # A service whose image is still the placeholder exists, and runs no task until its
+        # first release (the scaling layer keeps it at zero the same way).
+        self.released = Op.not_(Fn.endswith(p.image, p.placeholder_tag))
 
         self.target_group = aws.lb_target_group.LbTargetGroup(
             self, "target-group", name=p.target_group_name, port=p.port, protocol="HTTP",
@@ -209,7 +210,8 @@ class EcsService(Construct):
         svc = aws.ecs_service
         self.service = svc.EcsService(
             self, "service", name=p.name, cluster=p.cluster_arn,
-            task_definition=self.task_definition.arn, desired_count=p.min_tasks,
+            task_definition=self.task_definition.arn,
+            desired_count=Token.as_number(Fn.conditional(self.released, p.min_tasks, 0)),
             capacity_provider_strategy=[svc.EcsServiceCapacityProviderStrategy(
                 capacity_provider=c.provider, base=c.base, weight=c.weight) for c in p.capacity],
             platform_version="LATEST",

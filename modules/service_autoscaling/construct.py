@@ -3,9 +3,11 @@ average CPU and memory targets."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from hrsaas.tf import Construct, aws
+from hrsaas.tf import Construct, Fn, Token, aws
 
 METRICS = (("cpu", "ECSServiceAverageCPUUtilization"),
            ("memory", "ECSServiceAverageMemoryUtilization"))
@@ -18,6 +20,9 @@ class ServiceAutoscalingProps(BaseModel):
     service_name: str
     min_tasks: int = Field(ge=0)
     max_tasks: int = Field(ge=1)
+    released: Any = True
+    """Whether the service has a released image (a Terraform boolean expression): until then
+    its capacity is held at zero, so no task starts with the placeholder image."""
     cpu_target_percent: int = Field(70, ge=10, le=95)
     memory_target_percent: int = Field(80, ge=10, le=95)
     scale_out_cooldown_seconds: int = Field(60, ge=0)
@@ -33,7 +38,8 @@ class ServiceAutoscaling(Construct):
             self, "target", service_namespace="ecs",
             resource_id=f"service/{p.cluster_name}/{p.service_name}",
             scalable_dimension="ecs:service:DesiredCount",
-            min_capacity=p.min_tasks, max_capacity=p.max_tasks)
+            min_capacity=_when(p.released, p.min_tasks),
+            max_capacity=_when(p.released, p.max_tasks))
         policy = aws.appautoscaling_policy
         targets = {"cpu": p.cpu_target_percent, "memory": p.memory_target_percent}
         self.policies = {}
@@ -51,3 +57,9 @@ class ServiceAutoscaling(Construct):
                     predefined_metric_specification=policy.
                     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
                         predefined_metric_type=metric)))
+
+
+def _when(released: Any, tasks: int) -> Any:
+    if released is True:
+        return tasks
+    return Token.as_number(Fn.conditional(released, tasks, 0))
