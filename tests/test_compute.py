@@ -318,7 +318,8 @@ def test_roles_grant_only_what_the_catalog_says(stack, env):
 def test_api_alias_points_at_the_alb(stack, env):
     s = stack(f"{env}-compute")
     [record] = s.resources("aws_route53_record").values()
-    assert record["name"] == "api.hr.example.com" and record["type"] == "A"
+    assert record["name"] == {"prod": "api.hr.example.com", "mvp": "api.mvp.hr.example.com"}[
+        env] and record["type"] == "A"
     assert record["zone_id"] == REMOTE % ("edge", "zone_id")
     [alb] = s.resources("aws_lb")
     assert record["alias"]["name"] == f"${{aws_lb.{alb}.dns_name}}"

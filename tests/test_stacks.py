@@ -90,9 +90,11 @@ def test_dependency_order_in_the_manifest(synth_dir):
         for layer in ("data", "cache"):
             assert sorted(manifest[f"{env}-{layer}"]["dependencies"]) == [
                 f"{env}-bootstrap", f"{env}-network", f"{env}-security"]
-        for layer in ("messaging", "registry", "edge"):
+        for layer in ("messaging", "registry", "dns"):
             assert sorted(manifest[f"{env}-{layer}"]["dependencies"]) == [
                 f"{env}-bootstrap", f"{env}-security"]
+        assert sorted(manifest[f"{env}-edge"]["dependencies"]) == [
+            f"{env}-bootstrap", f"{env}-dns", f"{env}-security"]
 
 
 @pytest.mark.parametrize("env_name", ["mvp", "prod"])
@@ -163,3 +165,21 @@ def test_a_failed_condition_reports_its_message_not_just_its_kind():
         "(docs/images.md).")
     assert first_error("│ Error: creating S3 Bucket: AccessDenied\n╵\n") == (
         "Error: creating S3 Bucket: AccessDenied")
+
+
+def test_bootstrap_runs_first_and_is_destroyed_last(synth_dir):
+    """Every backend lives in bootstrap's bucket: every stack depends on bootstrap in the
+    manifest, so the runner's graph (hrsaas/runner/graph.py) starts it alone and destroys it
+    after everything else."""
+    from hrsaas.runner.stacks import stack_graph
+
+    manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
+    for env in ENVS:
+        graph = stack_graph(env, synth_dir)
+        assert set(graph.order) == {f"{env}-{layer}" for layer in LAYERS}
+        for stack in graph.order:
+            if stack != f"{env}-bootstrap":
+                assert f"{env}-bootstrap" in manifest[stack]["dependencies"], stack
+        assert graph.order[0] == f"{env}-bootstrap"
+        assert graph.downstream(f"{env}-bootstrap") == list(graph.order[1:])
+        assert graph.reversed().order[-1] == f"{env}-bootstrap"
