@@ -43,10 +43,10 @@ def test_every_service_queue_target_group_and_data_node_has_its_alarms(stack, en
         if svc.subscribes:
             expected |= {f"{p}-{svc.service_name}-dlq-messages",
                          f"{p}-{svc.service_name}-queue-oldest-message"}
-    for node, replica in cache_nodes(env, f"{p}-cache"):
+    for node, _ in cache_nodes(env, f"{p}-cache"):
         # The node ID already carries the environment's prefix: it appears once in the name.
         expected |= {f"{node}-{what}" for what in ("cpu-high", "memory-high", "evictions")}
-        if replica:
+        if env.cache.replicas:  # every node: a failover swaps the roles
             expected.add(f"{node}-replication-lag")
     expected |= {f"{p}-db-replica-{n}-lag" for n in range(1, env.database.read_replicas + 1)}
     assert set(found) == expected

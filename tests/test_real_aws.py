@@ -253,3 +253,38 @@ def test_a_service_without_a_released_image_exists_with_no_task(stack, env):
             assert re.fullmatch(
                 r'\$\{\(data\.terraform_remote_state\.remote-compute\.outputs\.released_images\.'
                 + name + r' == "true"\) \? \d+ : 0\}', target[bound]), target[bound]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_orderings_the_first_apply_needs_reach_depends_on(stack, env):
+    """What AWS checks at creation time and nothing references: CloudFront checks the log
+    bucket takes ACL writes (its ownership controls), a service's first task needs its log
+    group and its execution role's policy."""
+    edge = stack(f"{env}-edge")
+    [dist] = edge.resources("aws_cloudfront_distribution").values()
+    [logs_id] = [rid for rid, b in edge.resources("aws_s3_bucket").items()
+                 if b["bucket"].startswith("hr-saas-logs-")]
+    # the last configuration part of the log bucket, which follows its ownership controls
+    waits = [edge.deref("${" + dep + ".id}")[1] for dep in dist["depends_on"]]
+    assert any(w.get("bucket") == f"${{aws_s3_bucket.{logs_id}.id}}" for w in waits)
+    compute = stack(f"{env}-compute")
+    for rid, svc in compute.resources("aws_ecs_service").items():
+        kinds = {dep.split(".")[0] for dep in svc["depends_on"]}
+        assert {"aws_cloudwatch_log_group", "aws_iam_role_policy"} <= kinds, rid
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_rds_monitoring_role_trusts_rds_only_for_this_account(stack, env):
+    data = stack(f"{env}-data")
+    trust = next(d for rid, d in data.data("aws_iam_policy_document").items()
+                 if "monitoring-trust" in rid)
+    [statement] = trust["statement"]
+    assert statement["condition"] == [{"test": "StringEquals", "variable": "aws:SourceAccount",
+                                       "values": [load_environment(env).account_id]}]
+
+
+def test_every_cache_node_is_watched_for_replication_lag_after_a_failover(stack):
+    alarms = {a["alarm_name"] for a in stack("prod-observability").resources(
+        "aws_cloudwatch_metric_alarm").values()}
+    assert {"hr-saas-prod-cache-001-replication-lag",
+            "hr-saas-prod-cache-002-replication-lag"} <= alarms

@@ -39,6 +39,7 @@ class DataStack(LayerStack):
         db = env.database
         postgres = Postgres(self, "postgres", PostgresProps(
             identifier=self.names.resource("db"),
+            account_id=env.account_id,
             engine_version=db.engine_version,
             instance_class=db.instance_class,
             allocated_storage_gib=db.allocated_storage_gib,

@@ -143,7 +143,7 @@ class ObservabilityStack(LayerStack):
 
         # --- the cache (guide §6): every node, replication lag on replicas ------------------
         group_id = self.names.resource("cache")
-        for node, is_replica in cache_nodes(env, group_id):
+        for node, _ in cache_nodes(env, group_id):
             dims = {"CacheClusterId": node}
             # Alarm keys get the environment's prefix from the alarms module; the node ID
             # already has it, so the key is the node ID without it (cache-001-cpu-high).
@@ -162,13 +162,15 @@ class ObservabilityStack(LayerStack):
                              namespace=cache, metric="Evictions", dimensions=dims,
                              statistic="Sum", comparison="GreaterThanThreshold", threshold=0,
                              missing="notBreaching")
-            if is_replica:
+            # Every node of a group with replicas: after a failover the old primary is the
+            # replica. The primary reports no ReplicationLag, so missing data is not a breach.
+            if env.cache.replicas > 0:
                 alarms.threshold(
                     f"{key}-replication-lag", "critical",
                     f"{node} lags more than {obs.redis_replication_lag_seconds} s",
                     namespace=cache, metric="ReplicationLag", dimensions=dims,
                     comparison="GreaterThanThreshold",
-                    threshold=obs.redis_replication_lag_seconds)
+                    threshold=obs.redis_replication_lag_seconds, missing="notBreaching")
 
         # --- queues (guide §8): dead letters and stuck messages ----------------------------
         for svc in services:

@@ -106,6 +106,9 @@ class CdnSite(Construct):
                             "prefix": "cloudfront/", "include_cookies": False},
             web_acl_id=web_acl.arn if web_acl is not None else None,
             tags={"Name": f"{props.name}-frontend"},
+            # CloudFront checks at creation that the log bucket takes ACL writes: a new bucket
+            # has ACLs off until its ownership controls (and the rest of its set-up) apply.
+            depends_on=[self.logs.ready],
         )
         self.bucket = SecureBucket(self, "bucket", SecureBucketProps(
             bucket_name=props.bucket_name, sse_s3=True, force_destroy=props.force_destroy,

@@ -128,7 +128,7 @@ class EcsService(Construct):
                 "Resource": p.secrets_kms_key_arn,
                 "Condition": {"StringEquals": {
                     "kms:ViaService": f"secretsmanager.{p.region}.amazonaws.com"}}})
-        aws.iam_role_policy.IamRolePolicy(
+        self.execution_policy = aws.iam_role_policy.IamRolePolicy(
             self, "execution-policy", name="pull-log-secrets", role=self.execution_role.id,
             policy=_policy(*execution))
 
@@ -230,7 +230,9 @@ class EcsService(Construct):
             enable_ecs_managed_tags=True, propagate_tags="SERVICE",
             # After an AZ outage ECS moves tasks back until both AZs carry their share.
             availability_zone_rebalancing="ENABLED",
-            depends_on=[self.listener_rule, *p.after],
+            # The task definition names its log group and role only as strings and an ARN: a
+            # first task started before they exist fails (ResourceInitializationError).
+            depends_on=[self.listener_rule, self.log_group, self.execution_policy, *p.after],
             tags=tags)
         # Autoscaling owns the running count once the service exists.
         self.service.add_override("lifecycle.ignore_changes", ["desired_count"])

@@ -18,6 +18,8 @@ class PostgresProps(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     identifier: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    account_id: str = Field(pattern=r"^\d{12}$")
+    """The account: the monitoring role trusts RDS only on its behalf (aws:SourceAccount)."""
     engine_version: str
     """Major version only ("15"): minor versions upgrade automatically in the window."""
     instance_class: str
@@ -97,6 +99,9 @@ class Postgres(Construct):
                 "actions": ["sts:AssumeRole"],
                 "principals": [{"type": "Service",
                                 "identifiers": ["monitoring.rds.amazonaws.com"]}],
+                # Confused deputy: only RDS acting for this account may assume the role.
+                "condition": [{"test": "StringEquals", "variable": "aws:SourceAccount",
+                               "values": [props.account_id]}],
             }])
         self.monitoring_role = aws.iam_role.IamRole(
             self, "monitoring-role", name=f"{props.identifier}-monitoring",

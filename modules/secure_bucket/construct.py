@@ -119,3 +119,5 @@ class SecureBucket(Construct):
         # The name, through the last configuration part: whoever uses it (e.g. as an access-log
         # target, which S3 checks against the policy) waits until the bucket is fully set up.
         self.name_when_ready = previous.bucket
+        self.ready = previous
+        """The last configuration part: depend on it to use the bucket fully set up."""
