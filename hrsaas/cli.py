@@ -91,14 +91,24 @@ def synth(envs: tuple[str, ...], outdir: Path) -> None:
 @cli.command(**PASS_THROUGH)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def scan(args: tuple[str, ...]) -> None:
-    """The security gate: checkov over the synthesized stacks (and saved plans).
+    """The security gate: checkov and `terraform validate` over the synthesized stacks (and
+    checkov over saved plans).
 
-    Without arguments: the synthesized stacks, then the saved plans when plans/ holds some
-    (what `make scan` runs). With arguments they go to the gate (`hrsaas scan --help`).
+    Without arguments: checkov over the synthesized stacks, `terraform validate` of the real
+    environments' stacks, then checkov over the saved plans when plans/ holds some (what
+    `make scan` runs). With arguments they go to checkov's gate (`hrsaas scan --help`).
     """
     if args and args != ("--verbose",):
         sys.exit(_run_main("hrsaas.gate.checkov:main", args))
-    code = _run_main("hrsaas.gate.checkov:main", [str(ROOT / "cdktf.out" / "stacks"), *args])
+    stacks = ROOT / "cdktf.out" / "stacks"
+    code = _run_main("hrsaas.gate.checkov:main", [str(stacks), *args])
+    if code == 0:
+        from .config import load_environment
+        from .gate import terraform_validate
+
+        envs = sorted({p.name.rsplit("-", 1)[0] for p in stacks.iterdir() if p.is_dir()})
+        real = [e for e in envs if not load_environment(e).is_emulated]
+        code = terraform_validate.main(stacks, real)
     if code == 0 and any((ROOT / "plans").glob("*/*.json")):
         code = _run_main("hrsaas.gate.checkov:main",
                          [str(ROOT / "plans"), "--framework", "terraform_plan", "--reports",
