@@ -98,7 +98,7 @@ def scan(args: tuple[str, ...]) -> None:
     environments' stacks, then checkov over the saved plans when plans/ holds some (what
     `make scan` runs). With arguments they go to checkov's gate (`hrsaas scan --help`).
     """
-    if args and args != ("--verbose",):
+    if args and args not in (("--verbose",), ("-v",)):
         sys.exit(_run_main("hrsaas.gate.checkov:main", args))
     stacks = ROOT / "cdktf.out" / "stacks"
     code = _run_main("hrsaas.gate.checkov:main", [str(stacks), *args])
