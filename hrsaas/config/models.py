@@ -8,14 +8,37 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from .errors import FixableError
 
 Priority = Literal["high", "medium", "low"]
 SubnetTier = Literal["public", "private_app", "private_data"]
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+SERVICE_NAME = r"^[a-z][a-z0-9]*$"
+ENV_NAME = r"^[a-z][a-z0-9]{1,15}$"
+ACCOUNT_ID = r"^\d{12}$"
+REGION = r"^[a-z]{2}-[a-z]+-\d$"
+RDS_CLASS = r"^db\.[a-z0-9]+\.[a-z0-9]+$"
+CACHE_NODE_TYPE = r"^cache\.[a-z0-9]+\.[a-z0-9]+$"
+TOPIC_NAME = r"^[A-Za-z0-9_-]{1,256}$"
+HEALTH_PATH = r"^/[A-Za-z0-9/_.-]*$"
+HTTP_MATCHER = r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$"
+TLS_POLICY = r"^ELBSecurityPolicy-(TLS13|FS|TLS)-[A-Za-z0-9-]+$"
+DB_ENGINE_VERSION = r"^\d+(\.\d+)?$"
+CACHE_ENGINE_VERSION = r"^7\.\d+$"
+DB_USERNAME = r"^[a-z][a-z0-9_]{0,62}$"
+HOSTED_ZONE_ID = r"^Z[A-Z0-9]{1,31}$"
+CRON = r"^cron\(.+\)$"
+GITHUB_REPOSITORY = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+OIDC_PROVIDER_ARN = (
+    r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
+ECS_CLUSTER_NAME = r"^[A-Za-z0-9_-]{1,255}$"
+Port = Annotated[int, Field(ge=1, le=65535)]
+TopicName = Annotated[str, Field(pattern=TOPIC_NAME)]
 # The retention periods CloudWatch Logs accepts.
 RetentionDays = Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                         1827, 2192, 2557, 2922, 3288, 3653]
@@ -28,7 +51,7 @@ class Frozen(BaseModel):
 class Service(Frozen):
     """One row of the service catalog (guide §4, §5, §7, §8, §14)."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9]*$")
+    name: str = Field(pattern=SERVICE_NAME)
     vcpu: float = Field(gt=0, description="Fargate vCPU per task (0.25, 0.5, 1, 2, 4, 8, 16)")
     memory_gib: float = Field(gt=0, description="Fargate memory per task in GiB")
     min_tasks: int = Field(ge=0)
@@ -40,9 +63,9 @@ class Service(Frozen):
     pool: int | None = Field(None, ge=1, description="HikariCP pool per task; None = default")
     schemas: tuple[str, ...] = ()
     target_group: str | None = Field(None, description="default: tg-<name>")
-    publishes: tuple[str, ...] = ()
-    subscribes: tuple[str, ...] = ()
-    file_bucket: bool = False
+    publishes: tuple[TopicName, ...] = ()
+    subscribes: tuple[TopicName, ...] = ()
+    file_bucket: StrictBool = False
 
     @property
     def cpu_units(self) -> int:
@@ -66,7 +89,8 @@ class Service(Frozen):
     def _paths_are_absolute(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
         for path in paths:
             if not path.startswith("/"):
-                raise ValueError(f"path {path!r} must start with '/' (e.g. '/api/v1/auth/*')")
+                raise FixableError(f"path {path!r} does not start with '/'",
+                                   f"write it as an absolute path, e.g. '/{path.lstrip('*')}'")
         return paths
 
 
@@ -86,17 +110,17 @@ class TargetHealthCheck(Frozen):
     unhealthy_threshold: int = Field(2, ge=2, le=10)
     timeout_seconds: int = Field(10, ge=2, le=120)
     interval_seconds: int = Field(30, ge=5, le=300)
-    matcher: str = Field("200", pattern=r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
+    matcher: str = Field("200", pattern=HTTP_MATCHER)
 
 
 class Catalog(Frozen):
     hikari_default_pool: int = Field(10, ge=1)
-    health_path: str = Field("/actuator/health", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    health_path: str = Field("/actuator/health", pattern=HEALTH_PATH)
     java_opts: str = Field(min_length=1, description="JAVA_OPTS of every service (guide §4)")
     container_health_check: ContainerHealthCheck = ContainerHealthCheck()
     target_health_check: TargetHealthCheck = TargetHealthCheck()
-    topics: tuple[str, ...]
-    services: dict[str, Service]
+    topics: tuple[TopicName, ...]
+    services: dict[str, Service] = {}
 
 
 class TaskCount(Frozen):
@@ -114,12 +138,12 @@ class Compute(Frozen):
     """ECS cluster, services and the ALB (guide §4, §7, §15)."""
 
     tls_policy: str = Field("ELBSecurityPolicy-TLS13-1-2-2021-06",
-                            pattern=r"^ELBSecurityPolicy-(TLS13|FS|TLS)-[A-Za-z0-9-]+$",
+                            pattern=TLS_POLICY,
                             description="the HTTPS listener's policy: TLS 1.3 and 1.2 only")
     container_insights: Literal["enabled", "enhanced"] = "enabled"
     health_check_grace_seconds: int = Field(120, ge=0, le=2147483647,
                                             description="JVM start-up before the ALB counts")
-    wait_for_steady_state: bool = Field(
+    wait_for_steady_state: StrictBool = Field(
         True, description="apply waits for each stage's services to be stable before the next "
         "stage (guide §14 order)")
     cpu_target_percent: int = Field(70, ge=10, le=95)
@@ -127,21 +151,22 @@ class Compute(Frozen):
     scale_out_cooldown_seconds: int = Field(60, ge=0, le=3600)
     scale_in_cooldown_seconds: int = Field(300, ge=0, le=3600)
     alb_idle_timeout_seconds: int = Field(60, ge=1, le=4000)
-    waf: bool = Field(False, description="a regional WAF (AWS managed rules) in front of the ALB")
+    waf: StrictBool = Field(False,
+                            description="a regional WAF (AWS managed rules) in front of the ALB")
 
 
 class Capabilities(Frozen):
-    multi_az: bool = False
-    deletion_protection: bool = True
-    customer_managed_keys: bool = False
-    protect_stateful: bool = Field(
+    multi_az: StrictBool = False
+    deletion_protection: StrictBool = True
+    customer_managed_keys: StrictBool = False
+    protect_stateful: StrictBool = Field(
         False, description="refuse plans that destroy or replace stateful resources "
         "(hrsaas/runner/guard.py) and set prevent_destroy on them")
 
 
 class StateConfig(Frozen):
     noncurrent_version_retention_days: int = Field(90, ge=1)
-    force_destroy: bool = False
+    force_destroy: StrictBool = False
 
 
 class Subnet(Frozen):
@@ -156,7 +181,9 @@ class Subnet(Frozen):
         try:
             ipaddress.IPv4Network(value, strict=True)
         except ValueError as exc:
-            raise ValueError(f"{value!r} is not an IPv4 network in CIDR form ({exc})") from None
+            raise FixableError(f"{value!r} is not an IPv4 network in CIDR form ({exc})",
+                               "write an IPv4 network address and prefix length, e.g. "
+                               "10.0.1.0/24 (host bits zero)") from None
         return value
 
 
@@ -165,16 +192,16 @@ class Network(Frozen):
     nat_gateways: int = Field(ge=0, le=2)
     flow_logs_retention_days: RetentionDays = 365
     flow_logs_traffic: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
-    alb_ingress_ports: tuple[int, ...] = (80, 443)
+    alb_ingress_ports: tuple[Port, ...] = (80, 443)
     alb_ingress_cidr: str = "0.0.0.0/0"
-    app_port_range: tuple[int, int] = (8081, 8093)
-    database_port: int = 5432
-    cache_port: int = 6379
+    app_port_range: tuple[Port, Port] = (8081, 8093)
+    database_port: Port = 5432
+    cache_port: Port = 6379
     interface_endpoints: tuple[str, ...]
     gateway_endpoints: tuple[str, ...]
     subnets: tuple[Subnet, ...]
 
-    @field_validator("vpc_cidr")
+    @field_validator("vpc_cidr", "alb_ingress_cidr")
     @classmethod
     def _vpc_cidr(cls, value: str) -> str:
         return Subnet._cidr(value)
@@ -190,9 +217,9 @@ DAILY_WINDOW = r"^\d{2}:\d{2}-\d{2}:\d{2}$"
 class Database(Frozen):
     """RDS PostgreSQL (guide §5). Windows are UTC (02:00–03:00 KST = 17:00–18:00 UTC)."""
 
-    engine_version: str = Field("15", pattern=r"^\d+(\.\d+)?$",
+    engine_version: str = Field("15", pattern=DB_ENGINE_VERSION,
                                 description="major version: minor upgrades are automatic")
-    instance_class: str = Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_class: str = Field(pattern=RDS_CLASS)
     allocated_storage_gib: int = Field(ge=20, le=65536)
     max_allocated_storage_gib: int = Field(ge=20, le=65536,
                                            description="storage autoscaling ceiling (gp3)")
@@ -203,25 +230,25 @@ class Database(Frozen):
     reserved_connections: int = Field(50, ge=3)
     work_mem_mib: int = Field(16, ge=1, le=2048)
     log_min_duration_statement_ms: int = Field(1000, ge=-1)
-    username: str = Field("hr_saas_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$")
-    final_snapshot: bool = Field(True, description="take a final snapshot on deletion")
+    username: str = Field("hr_saas_admin", pattern=DB_USERNAME)
+    final_snapshot: StrictBool = Field(True, description="take a final snapshot on deletion")
     performance_insights_retention_days: int = Field(7, ge=7, le=731)
     monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = 60
     log_exports: tuple[Literal["postgresql", "upgrade", "iam-db-auth-error"], ...] = (
         "postgresql", "upgrade")
     read_replicas: int = Field(0, ge=0, le=5,
                                description="read replicas for reporting queries (guide §15)")
-    read_replica_class: str | None = Field(None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+    read_replica_class: str | None = Field(None, pattern=RDS_CLASS,
                                            description="None = the primary's class")
 
 
 class Cache(Frozen):
     """ElastiCache Redis (guide §6)."""
 
-    engine_version: str = Field("7.1", pattern=r"^7\.\d+$")
-    node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    engine_version: str = Field("7.1", pattern=CACHE_ENGINE_VERSION)
+    node_type: str = Field(pattern=CACHE_NODE_TYPE)
     replicas: int = Field(0, ge=0, le=5, description="replicas per shard")
-    cluster_mode: bool = Field(False, description="shard with cluster mode (guide §15)")
+    cluster_mode: StrictBool = Field(False, description="shard with cluster mode (guide §15)")
     shards: int = Field(1, ge=1, le=500, description="node groups when cluster_mode is on")
     snapshot_retention_days: int = Field(1, ge=0, le=35)
     snapshot_window: str = Field("16:00-17:00", pattern=DAILY_WINDOW)
@@ -252,13 +279,13 @@ class Edge(Frozen):
 
     domain: str = Field(pattern=DOMAIN, max_length=253,
                         description="the product's domain (hr.example.com)")
-    hosted_zone_id: str | None = Field(None, pattern=r"^Z[A-Z0-9]{1,31}$",
+    hosted_zone_id: str | None = Field(None, pattern=HOSTED_ZONE_ID,
                                        description="use this existing zone; None = create it")
     frontend_aliases: tuple[str, ...] = Field(min_length=1,
                                               description="names CloudFront answers to")
     api_name: str = Field(pattern=DOMAIN, description="the ALB's name (api.hr.example.com)")
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_200"
-    waf: bool = False
+    waf: StrictBool = False
     minimum_tls: Literal["TLSv1.2_2021", "TLSv1.2_2019"] = "TLSv1.2_2021"
     file_version_retention_days: int = Field(90, ge=1)
 
@@ -312,7 +339,8 @@ class Observability(Frozen):
     def _emails(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         for value in values:
             if not re.match(EMAIL, value):
-                raise ValueError(f"{value!r} is not an e-mail address")
+                raise FixableError(f"{value!r} is not an e-mail address",
+                                   "write a full address, e.g. ops@example.com")
         return values
 
 
@@ -320,21 +348,21 @@ class Backup(Frozen):
     """AWS Backup (guide §16): daily recovery points of the database and the file bucket, and
     a copy in a second region where ``copy_region`` is set (the guide's cross-region backup)."""
 
-    schedule: str = Field("cron(0 18 * * ? *)", pattern=r"^cron\(.+\)$",
+    schedule: str = Field("cron(0 18 * * ? *)", pattern=CRON,
                           description="UTC; 03:00 KST, after the RDS backup window")
     retention_days: int = Field(35, ge=1, le=36500)
-    copy_region: str | None = Field(None, pattern=r"^[a-z]{2}-[a-z]+-\d$")
+    copy_region: str | None = Field(None, pattern=REGION)
     copy_retention_days: int = Field(35, ge=1, le=36500)
 
 
 class Ci(Frozen):
     """The CI identity (issue: delivery pipeline): GitHub OIDC and the plan/apply roles."""
 
-    github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+    github_repository: str = Field(pattern=GITHUB_REPOSITORY,
                                    description="owner/name whose workflows assume the roles")
     oidc_provider_arn: str | None = Field(
         None,
-        pattern=r"^arn:aws:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$",
+        pattern=OIDC_PROVIDER_ARN,
         description="the account's existing GitHub OIDC provider; None = create it")
 
 
@@ -345,13 +373,14 @@ class Emulator(Frozen):
 class Environment(Frozen):
     """One deployable environment: everything that differs between mvp, prod and local."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9]{1,15}$")
+    name: str = Field(pattern=ENV_NAME)
     project: str = Field(pattern=NAME_PATTERN)
     repository: str
-    account_id: str = Field(pattern=r"^\d{12}$")
-    region: str = Field(pattern=r"^[a-z]{2}-[a-z]+-\d$")
+    account_id: str = Field(pattern=ACCOUNT_ID)
+    region: str = Field(pattern=REGION)
     azs: tuple[str, ...] = Field(min_length=1)
-    ecs_cluster_name: str | None = Field(None, description="default: <project>-<env>")
+    ecs_cluster_name: str | None = Field(None, pattern=ECS_CLUSTER_NAME,
+                                         description="default: <project>-<env>")
     emulator: Emulator | None = None
     capabilities: Capabilities = Capabilities()
     state: StateConfig = StateConfig()
