@@ -348,7 +348,7 @@ class Backup(Frozen):
     """AWS Backup (guide §16): daily recovery points of the database and the file bucket, and
     a copy in a second region where ``copy_region`` is set (the guide's cross-region backup)."""
 
-    schedule: str = Field("cron(0 18 * * ? *)", pattern=CRON,
+    schedule: str = Field("cron(0 20 * * ? *)", pattern=CRON,
                           description="UTC; 03:00 KST, after the RDS backup window")
     retention_days: int = Field(35, ge=1, le=36500)
     copy_region: str | None = Field(None, pattern=REGION)
