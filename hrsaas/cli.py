@@ -124,7 +124,7 @@ for _name, _summary in (
     cli.add_command(_pass_through(_name, "hrsaas.runner.stacks:main", _summary, prefix=[_name]))
 
 cli.add_command(_pass_through(
-    "cost", "hrsaas.cost.estimate:main",
+    "cost", "hrsaas.cost.cli:main",
     "Monthly cost estimate of an environment, or the cost diff of saved plans (cost diff)."))
 cli.add_command(_pass_through(
     "summary", "hrsaas.review.summary:main",

@@ -1,6 +1,7 @@
 """The offline cost estimate (hrsaas/cost/): hand-computed prices, coverage of every type the
 project synthesizes, a config change moving the estimate by exactly its price, the pull-request
-diff over plan JSON, and the comparison with the guide's §13 tables.
+diff over plan JSON, the comparison with the guide's §13 tables, what each report format holds
+(aligned amounts) and the command line (`hrsaas cost`: unknown or unsynthesized environments).
 
 The hand-computed cases use a small price table of round numbers written here, so that they
 check the arithmetic, not the figures of cost/prices.toml (those are checked for shape, source
@@ -10,15 +11,20 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from hrsaas.config.loader import ENVS_DIR
-from hrsaas.cost import estimate as cost
+from hrsaas import cost
+from hrsaas.config.loader import ENVS_DIR, environment_names
+from hrsaas.cost import cli, fmt, load, model, render
 from hrsaas.runner.stacks import synth
+from hrsaas.toolenv import ROOT
 
 SEOUL = "ap-northeast-2"
 H = 730
@@ -51,7 +57,7 @@ def assumptions(env: str = "mvp", **overrides) -> cost.Assumptions:
 def resource(rtype: str, values: dict, name: str = "r", stack: str = "t-network",
              region: str = SEOUL) -> cost.Resource:
     return cost.Resource(stack, stack.split("-", 1)[1], f"{rtype}.{name}", rtype, values, region,
-                         frozenset(), cost._synth_refs(values))
+                         frozenset(), load.synth_refs(values))
 
 
 def priced(resources: list[cost.Resource], assume: cost.Assumptions,
@@ -112,6 +118,23 @@ def test_fargate_task_at_half_a_vcpu_and_one_gib_on_arm64():
     # Without a runtime platform the task is X86_64: (0.5 × 0.05 + 1 × 0.005) × 730.
     assert priced(_service(1, arch=None), assumptions())["aws_ecs_service.svc"].usd == \
         pytest.approx(21.9)
+
+
+def test_a_task_count_known_at_apply_is_priced_running_or_not_at_all():
+    [td, service] = _service(1)
+    released = "${!endswith(data.aws_ssm_parameter.image.insecure_value, \":unreleased\") ? 2 : 0}"
+    conditional = cost.Resource(service.stack, service.layer, service.address, service.type,
+                                {**service.values, "desired_count": released}, SEOUL,
+                                frozenset(), service.refs)
+    svc = priced([td, conditional], assumptions())["aws_ecs_service.svc"]
+    # A service without a released image runs no task; the estimate prices what runs.
+    assert svc.status == "priced" and svc.usd == pytest.approx(2 * 17.52)
+    assert any("priced at 2" in n for n in svc.notes)
+    remote = cost.Resource(service.stack, service.layer, service.address, service.type,
+                           {**service.values, "desired_count": "${var.tasks}"}, SEOUL,
+                           frozenset(), service.refs)
+    svc = priced([td, remote], assumptions())["aws_ecs_service.svc"]
+    assert svc.status == "not priced" and "desired_count" in svc.reason  # never zero
 
 
 def test_fargate_spot_share_and_autoscaling_range_are_alternatives():
@@ -183,7 +206,7 @@ def test_unknown_types_and_missing_prices_are_reported_never_zero():
 
 
 def test_price_table_states_its_source_date_and_that_it_is_unverified():
-    text = cost.PRICES_FILE.read_text()
+    text = model.PRICES_FILE.read_text()
     head = text.split("[meta]", 1)[0]
     assert "SOURCE" in head and "2026-11-27" in head
     assert "to be re-checked against the aws pricing api/calculator" in " ".join(
@@ -203,7 +226,7 @@ def test_price_table_states_its_source_date_and_that_it_is_unverified():
 
 
 def _synthesized_types(synth_dir: Path, env: str) -> set[str]:
-    return {rtype for stack, _, body in cost.env_stacks(synth_dir, env)
+    return {rtype for stack, _, body in load.env_stacks(synth_dir, env)
             for rtype in body.get("resource", {})}
 
 
@@ -217,11 +240,11 @@ def test_every_synthesized_type_is_priced_or_explicitly_free(synth_dir, env):
     est = cost.estimate(env, synth_dir)
     assert not est.not_priced, [(i.resource.address, i.reason) for i in est.not_priced]
     # The estimate walks every resource of every stack of the env, nothing else.
-    count = sum(len(bodies) for _, _, body in cost.env_stacks(synth_dir, env)
+    count = sum(len(bodies) for _, _, body in load.env_stacks(synth_dir, env)
                 for bodies in body.get("resource", {}).values())
     assert len(est.items) == count
     assert {i.resource.stack for i in est.items} == {
-        s for s, _, _ in cost.env_stacks(synth_dir, env)}
+        s for s, _, _ in load.env_stacks(synth_dir, env)}
 
 
 def test_resources_are_priced_in_their_providers_region(synth_dir):
@@ -237,7 +260,8 @@ def test_estimate_totals_and_alternatives_are_consistent(synth_dir):
     assert est.total == pytest.approx(sum(est.layers().values()))
     assert est.total == pytest.approx(sum(est.categories().values()))
     assert est.with_alternative("reserved") < est.total < est.with_alternative("max")
-    assert est.with_alternative("spot") < est.total
+    # Spot saves only where a service runs more tasks than its strategy keeps on demand.
+    assert est.with_alternative("spot") <= est.total
     nat = [i for i in est.items if i.resource.type == "aws_nat_gateway"]
     assert len(nat) == 2  # prod: one per AZ
 
@@ -276,9 +300,12 @@ def test_one_more_prod_task_adds_one_tasks_monthly_price(synth_dir, envs_copy, t
 
 def _fake(value, family_of: dict[str, str] | None = None):
     """A synthesized value as the state holds it: references become IDs (or a task
-    definition's ARN)."""
+    definition's ARN), a condition between numbers (a released service's task count) its
+    running value."""
+    if (branches := model.conditional_numbers(value)) is not None:
+        return max(branches)
     if isinstance(value, str) and "${" in value:
-        match = cost._REF.search(value)
+        match = model.REF.search(value)
         if family_of and match and match[1] == "aws_ecs_task_definition":
             family = family_of[f"{match[1]}.{match[2]}"]
             return f"arn:aws:ecs:{SEOUL}:222222222222:task-definition/{family}:7"
@@ -297,7 +324,7 @@ def _has_expr(value) -> bool:
 def _references(value) -> list[str]:
     """What Terraform's configuration JSON lists for an expression: ``type.name.attr`` and
     ``type.name`` of each resource it reads."""
-    return [ref for m in cost._REF.findall(json.dumps(value))
+    return [ref for m in model.REF.findall(json.dumps(value))
             for ref in (f"{m[0]}.{m[1]}.id", f"{m[0]}.{m[1]}")]
 
 
@@ -344,7 +371,7 @@ def plan_of(stack_json: dict, edits: dict[str, str | dict], created: dict[str, d
 
 
 def test_cost_diff_prices_before_and_after_of_plan_json(synth_dir, tmp_path):
-    stacks = {s: body for s, _, body in cost.env_stacks(synth_dir, "prod")}
+    stacks = {s: body for s, _, body in load.env_stacks(synth_dir, "prod")}
     network, compute = stacks["prod-network"], stacks["prod-compute"]
     [nat_c] = [n for n in network["resource"]["aws_nat_gateway"] if "2c" in n]
     [logs_endpoint] = [n for n in network["resource"]["aws_vpc_endpoint"] if "logs" in n]
@@ -387,7 +414,7 @@ def test_cost_diff_prices_before_and_after_of_plan_json(synth_dir, tmp_path):
 
     section = cost.render_cost_section(tmp_path / "plans")
     assert section.startswith("### 💰 Monthly cost (estimate)")
-    assert f"| prod | {cost._usd(diff.before_usd)} | {cost._usd(diff.after_usd)} |" in section
+    assert f"| prod | {fmt.usd(diff.before_usd)} | {fmt.usd(diff.after_usd)} |" in section
     rows = [line for line in section.splitlines() if line.startswith("| prod | `")]
     assert [r.split("`")[1] for r in rows] == [m.address for m in diff.movers]
     assert "prod: prod-cache" in section and "UNVERIFIED" in section
@@ -395,7 +422,7 @@ def test_cost_diff_prices_before_and_after_of_plan_json(synth_dir, tmp_path):
 
 def test_cost_section_without_plans_says_so(tmp_path):
     assert "No plan JSON found" in cost.render_cost_section(tmp_path / "nothing")
-    assert cost.main(["diff", "--plans", str(tmp_path / "nothing")]) == 2
+    assert cli.main(["diff", "--plans", str(tmp_path / "nothing")]) == 2
 
 
 # --- the guide's §13 tables --------------------------------------------------------------------
@@ -403,7 +430,7 @@ def test_cost_section_without_plans_says_so(tmp_path):
 
 @pytest.mark.parametrize("env,total", [("mvp", 210), ("prod", 923)])
 def test_guide_comparison_lists_every_guide_line(synth_dir, env, total):
-    guide = tomllib.loads(cost.GUIDE_FILE.read_text())["columns"][env]
+    guide = tomllib.loads(model.GUIDE_FILE.read_text())["columns"][env]
     assert guide["total_usd"] == total == sum(line["usd"] for line in guide["lines"])
     est = cost.estimate(env, synth_dir)
     title, rows = cost.compare_guide(est)
@@ -413,11 +440,11 @@ def test_guide_comparison_lists_every_guide_line(synth_dir, env, total):
     assert all(r.why for r in rows)
     # Every dollar of ours is in some row: the guide's lines or "not in the guide".
     assert sum(r.ours_usd for r in rows) == pytest.approx(est.total)
-    md = cost.render_guide_markdown(est)
+    md = render.render_guide_markdown(est)
     for line in guide["lines"]:
         assert line["resource"] in md
         assert line["spec"] in md
-        if cost._HANGUL.search(line["spec_ko"]):  # the Korean original beside its translation
+        if render.HANGUL.search(line["spec_ko"]):  # the Korean original beside its translation
             assert line["spec_ko"] in md
     assert f"~${total:,.2f}" in md
 
@@ -431,25 +458,133 @@ def test_local_is_compared_with_the_mvp_column(synth_dir):
 
 
 def test_command_line_formats(synth_dir, capsys):
-    assert cost.main(["--env", "prod", "--outdir", str(synth_dir), "--format", "json"]) == 0
+    assert cli.main(["--env", "prod", "--outdir", str(synth_dir), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["env"] == "prod" and report["hours_per_month"] == H
     assert report["total_usd"] == pytest.approx(cost.estimate("prod", synth_dir).total, abs=0.01)
     assert {r["status"] for r in report["resources"]} == {"priced", "free"}
+    assert report["guide"]["total_usd"] == 923 and report["guide"]["rows"]
 
-    assert cost.main(["--env", "mvp", "--outdir", str(synth_dir)]) == 0
+    # Text: the totals and every resource; the §13 comparison is markdown's (README, docs).
+    assert cli.main(["--env", "mvp", "--outdir", str(synth_dir)]) == 0
     text = capsys.readouterr().out
-    assert "== compute" in text and "730 h" in text and "Compared with the guide" in text
+    assert "== compute" in text and "730 h" in text
+    assert "Compared with the guide" not in text and "--compare-guide" in text
 
-    assert cost.main(["--env", "mvp", "--outdir", str(synth_dir), "--format", "markdown"]) == 0
+    assert cli.main(["--env", "mvp", "--outdir", str(synth_dir), "--format", "markdown"]) == 0
     md = capsys.readouterr().out
     assert "## Cost estimate: `mvp`" in md and "| **total** (합계) |" in md
+    assert "### Compared with the guide §13" in md and "| category | monthly |" in md
 
-    assert cost.main(["--env", "prod", "--outdir", str(synth_dir), "--compare-guide"]) == 0
-    assert capsys.readouterr().out.startswith("Compared with the guide §13")
+    assert cli.main(["--env", "prod", "--outdir", str(synth_dir), "--compare-guide"]) == 0
+    only = capsys.readouterr().out
+    assert only.startswith("Compared with the guide §13") and "== compute" not in only
 
-    assert cost.main(["--env", "nosuchenv", "--outdir", str(synth_dir)]) == 2
-    assert "make synth" in capsys.readouterr().err
+
+def test_command_line_is_hrsaas_cost(capsys):
+    for argv, prog in ((["--help"], "usage: hrsaas cost"),
+                       (["diff", "--help"], "usage: hrsaas cost diff")):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(argv)
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(prog) and "python -m" not in out
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--env", "prod", "--format", "yaml"])
+    assert exit_.value.code == 2
+
+
+def test_unknown_environment_names_the_environments_that_exist(synth_dir, capsys):
+    assert cli.main(["--env", "nosuchenv", "--outdir", str(synth_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown environment 'nosuchenv'" in err
+    assert all(name in err for name in environment_names()) and "envs/" in err
+    assert "synth" not in err, "the environment does not exist: synthesizing will not help"
+    with pytest.raises(cost.UnknownEnvironment):
+        cost.estimate("nosuchenv", synth_dir)
+
+
+def test_environment_without_synthesized_stacks_says_synthesize(tmp_path, envs_copy, capsys):
+    assert cli.main(["--env", "mvp", "--outdir", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert "'mvp' is not synthesized" in err and "hrsaas synth" in err and "make synth" in err
+    assert "unknown" not in err
+    # An environment is a file: a new envs/<name>.toml is known, only not synthesized yet.
+    (envs_copy / "scratch.toml").write_text('extends = "mvp"\n')
+    with pytest.raises(cost.NotSynthesized):
+        cost.estimate("scratch", tmp_path / "empty", envs_dir=envs_copy)
+    with pytest.raises(cost.UnknownEnvironment):
+        cost.estimate("scratch", tmp_path / "empty")
+
+
+def test_cost_starts_without_cdktf():
+    code = ("import sys, hrsaas.cost.cli; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'cdktf', 'jsii', "
+            "'constructs', 'cdktf_cdktf_provider_aws'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+# --- the text report's columns ------------------------------------------------------------------
+
+
+def _mixed_estimate() -> cost.Estimate:
+    """Short and very long names, a component-rich service, a free and a not-priced resource,
+    and a category the guide has no line for."""
+    long_name = "hr-saas-t-" + "a-very-long-nat-gateway-name-" * 4
+    resources = [
+        resource("aws_nat_gateway", {"tags": {"Name": long_name}}, "nat"),
+        resource("aws_nat_gateway", {}, "n"),
+        resource("aws_vpc_endpoint", {"vpc_endpoint_type": "Interface",
+                                      "subnet_ids": ["a", "b"]}, "logs"),
+        *_service(3),
+        resource("aws_fancy_new_thing", {}, "x"),
+        resource("aws_vpc", {}, "vpc"),
+    ]
+    assume = assumptions(nat={"processed_gib_per_gateway": 100})
+    return cost.Estimate("mvp", cost.price_all(resources, TEST_PRICES, assume), TEST_PRICES,
+                         assume)
+
+
+def _line_of(lines: list[str], address: str) -> str:
+    [line] = [x for x in lines if re.search(re.escape(address) + r"(?![\w-])", x)]
+    return line
+
+
+def test_text_report_puts_every_amount_in_one_column():
+    est = _mixed_estimate()
+    lines = render.render_text(est).splitlines()
+    # The row of every resource: its amount ends at the same offset, whatever its name.
+    ends = set()
+    for item in est.items:
+        if item.status == "free":
+            continue
+        line = _line_of(lines, item.resource.address)
+        amount = fmt.usd(item.usd) if item.status == "priced" else "NOT PRICED"
+        ends.add(line.index(amount) + len(amount))
+    assert len(ends) == 1, ends
+    assert "a-very-long-nat-gateway-name-" * 4 in render.render_text(est)  # never truncated
+    # And every row of the tables (layers, totals, resources, components): one amount column.
+    amount_first = re.compile(r"^ *(\$[0-9,]+\.[0-9]{2}|NOT PRICED|monthly)  +\S")
+    rows = [m.end(1) for m in map(amount_first.match, lines) if m]
+    components = sum(len(i.components) for i in est.items)
+    assert len(rows) >= components + 2 * len(est.layers()) + 4
+    assert set(rows) == ends
+
+
+def test_guide_comparison_text_aligns_its_columns():
+    est = _mixed_estimate()
+    title, rows = cost.compare_guide(est)
+    assert any(r.guide_usd is None for r in rows)  # "VPC interface endpoints (not in the guide)"
+    lines = render.render_guide_text(est).splitlines()
+    ends = set()
+    for row in rows:
+        [line] = [x for x in lines if x.startswith(f"  {row.resource} ")]
+        ours = re.search(r"(?<=\s)" + re.escape(fmt.usd(row.ours_usd)) + r"(?=\s)", line)
+        ends.add(ours.end())
+    assert len(ends) == 1, ends
 
 
 def test_read_replica_inherits_engine_and_storage_from_its_primary():

@@ -40,7 +40,7 @@ from typing import Any
 
 from hrsaas.runner.guard import change_kind
 
-from ..cost.estimate import render_cost_section
+from ..cost import render_cost_section
 from ..runner.stacks import OUTDIR, PLANS, stack_order
 from ..toolenv import ROOT
 
