@@ -66,7 +66,8 @@ class Names:
         return override or self.resource()
 
     def ci_role(self, kind: str) -> str:
-        """The role GitHub Actions assumes through OIDC: ``plan`` (read-only) or ``apply``."""
-        if kind not in ("plan", "apply"):
-            raise ValueError(f"ci role kind must be 'plan' or 'apply', not {kind!r}")
+        """The role GitHub Actions assumes through OIDC: ``plan`` (read-only), ``apply`` or
+        ``publish`` (the application repositories' image publishing)."""
+        if kind not in ("plan", "apply", "publish"):
+            raise ValueError(f"ci role kind must be 'plan', 'apply' or 'publish', not {kind!r}")
         return self.resource("ci", kind)

@@ -28,10 +28,13 @@ def test_trust_is_bound_to_repository_audience_and_environment(stack, env):
     assert provider["url"] == f"https://{ISSUER}"
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
     found = roles(s)
-    assert set(found) == {f"hr-saas-{env}-ci-plan", f"hr-saas-{env}-ci-apply"}
+    assert set(found) == {f"hr-saas-{env}-ci-plan", f"hr-saas-{env}-ci-apply",
+                          f"hr-saas-{env}-ci-publish"}
+    publishers = load_environment(env).ci.publisher_repositories
     expected_subjects = {
         "plan": [f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/main"],
         "apply": [f"repo:{repo}:environment:{env}"],
+        "publish": [f"repo:{app}:environment:{env}" for app in publishers],
     }
     for kind, subjects in expected_subjects.items():
         _, role = found[f"hr-saas-{env}-ci-{kind}"]

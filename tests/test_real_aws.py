@@ -288,3 +288,48 @@ def test_every_cache_node_is_watched_for_replication_lag_after_a_failover(stack)
         "aws_cloudwatch_metric_alarm").values()}
     assert {"hr-saas-prod-cache-001-replication-lag",
             "hr-saas-prod-cache-002-replication-lag"} <= alarms
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_ecs_service_linked_role_exists_before_the_cluster(stack, env):
+    """ECS creates its service-linked role asynchronously on first use: on a fresh account the
+    first CreateService fails intermittently unless the role is created first."""
+    s = stack(f"{env}-compute")
+    [(rid, role)] = s.resources("aws_iam_service_linked_role").items()
+    assert role["aws_service_name"] == "ecs.amazonaws.com"
+    [cluster] = s.resources("aws_ecs_cluster").values()
+    assert f"aws_iam_service_linked_role.{rid}" in cluster["depends_on"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_publisher_may_push_images_and_name_them_and_nothing_else(stack, env):
+    """The application repositories' CI: push to the project's repositories, write this
+    environment's image parameters. No state, no deploy, no other parameter or repository."""
+    config = load_environment(env)
+    s = stack(f"{env}-bootstrap")
+    roles = {r["name"]: (rid, r) for rid, r in s.resources("aws_iam_role").items()}
+    rid, role = roles[f"hr-saas-{env}-ci-publish"]
+    trust = json.loads(role["assume_role_policy"])["Statement"][0]
+    assert trust["Condition"]["StringEquals"][
+        "token.actions.githubusercontent.com:sub"] == [
+        f"repo:{repo}:environment:{env}" for repo in config.ci.publisher_repositories]
+    assert not [p for p in s.resources("aws_iam_role_policy_attachment").values()
+                if p["role"].endswith(f"{rid}.name}}")], "no managed policy on the publisher"
+    [policy] = [p for p in s.resources("aws_iam_role_policy").values()
+                if p["role"] == f"${{aws_iam_role.{rid}.id}}"]
+    statements = json.loads(policy["policy"])["Statement"]
+    by_resource = {}
+    for st in statements:
+        by_resource.setdefault(st["Resource"], set()).update(
+            [st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    account = config.account_id
+    assert by_resource == {
+        "*": {"ecr:GetAuthorizationToken"},
+        f"arn:aws:ecr:ap-northeast-2:{account}:repository/hr-saas/*": {
+            "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload",
+            "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
+            "ecr:BatchGetImage", "ecr:DescribeImages"},
+        f"arn:aws:ssm:ap-northeast-2:{account}:parameter/hr-saas/{env}/images/*": {
+            "ssm:GetParameter", "ssm:PutParameter"},
+    }
+    assert "ci_publish_role_arn" in s.json["output"]

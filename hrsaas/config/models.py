@@ -153,6 +153,11 @@ class Compute(Frozen):
     alb_idle_timeout_seconds: int = Field(60, ge=1, le=4000)
     waf: StrictBool = Field(False,
                             description="a regional WAF (AWS managed rules) in front of the ALB")
+    create_ecs_service_linked_role: StrictBool = Field(
+        True, description="create ECS's service-linked role (AWSServiceRoleForECS) before the "
+        "cluster: on a fresh account CreateService fails intermittently until it exists. Set "
+        "false when the account already has it (`aws iam get-role --role-name "
+        "AWSServiceRoleForECS` succeeds)")
 
 
 class Capabilities(Frozen):
@@ -364,6 +369,10 @@ class Ci(Frozen):
         None,
         pattern=OIDC_PROVIDER_ARN,
         description="the account's existing GitHub OIDC provider; None = create it")
+    publisher_repositories: tuple[Annotated[str, Field(pattern=GITHUB_REPOSITORY)], ...] = Field(
+        (), description="owner/name of the application repositories whose CI publishes images "
+        "(push to ECR, write the image parameters) through the environment's ci-publish role, "
+        "from a job in their GitHub environment named like this environment")
 
 
 class Emulator(Frozen):

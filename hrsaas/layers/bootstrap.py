@@ -27,6 +27,8 @@ class BootstrapOutputs(LayerOutputs):
     lock_table: str = output("DynamoDB table for state locking")
     ci_plan_role_arn: str = output("role pull-request plans assume through GitHub OIDC")
     ci_apply_role_arn: str = output("role deployments assume from the env's GitHub environment")
+    ci_publish_role_arn: str = output(
+        "role the application repositories publish images with (none: no publisher configured)")
 
 
 class BootstrapStack(LayerStack):
@@ -63,8 +65,13 @@ class BootstrapStack(LayerStack):
             provider_arn=env.ci.oidc_provider_arn, account_id=env.account_id,
             region=env.region, state_bucket=self.names.state_bucket(),
             lock_table=self.names.lock_table(), state_key_arn=key_arn,
+            publish_role_name=self.names.ci_role("publish"),
+            publisher_repositories=env.ci.publisher_repositories,
+            image_repositories_prefix=f"{env.project}/",
+            image_parameters_path=self.names.image_parameter("").rstrip("/"),
         ))
         self.outputs = BootstrapOutputs(
             state_bucket=bucket.name, lock_table=table.name,
             ci_plan_role_arn=ci.plan_role_arn, ci_apply_role_arn=ci.apply_role_arn,
+            ci_publish_role_arn=ci.publish_role_arn,
         ).export(self)

@@ -105,8 +105,16 @@ class ComputeStack(LayerStack):
             "file_bucket_arn"))
 
         cluster_name = self.names.cluster(env.ecs_cluster_name)
+        after_role = []
+        if env.compute.create_ecs_service_linked_role:
+            # ECS creates it on first use, but asynchronously: on a fresh account the first
+            # CreateService can fail until it exists. Created here, before the cluster.
+            after_role.append(aws.iam_service_linked_role.IamServiceLinkedRole(
+                self, "ecs-service-linked-role", aws_service_name="ecs.amazonaws.com",
+                description="ECS manages the services' ENIs and load balancer targets"))
         cluster = EcsCluster(self, "cluster", EcsClusterProps(
-            name=cluster_name, container_insights=env.compute.container_insights))
+            name=cluster_name, container_insights=env.compute.container_insights,
+            after=after_role))
         alb = Alb(self, "alb", AlbProps(
             name=self.names.resource(), subnet_ids=net.public_subnet_ids,
             security_group_id=net.alb_security_group_id,

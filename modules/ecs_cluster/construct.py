@@ -17,6 +17,8 @@ class EcsClusterProps(BaseModel):
     """Cluster name, e.g. ``hr-saas-production``."""
     container_insights: Literal["enabled", "enhanced"] = "enabled"
     tags: dict[str, str] = {}
+    after: list = []
+    """Resources the cluster is created after (ECS's service-linked role)."""
 
 
 class EcsCluster(Construct):
@@ -28,6 +30,7 @@ class EcsCluster(Construct):
             setting=[ecs.EcsClusterSetting(name="containerInsights",
                                            value=props.container_insights)],
             tags={"Name": props.name, **props.tags},
+            depends_on=props.after or None,
         )
         providers = aws.ecs_cluster_capacity_providers
         # The default strategy only applies to tasks started without one; every service of

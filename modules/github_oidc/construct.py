@@ -40,6 +40,20 @@ class GithubOidcProps(BaseModel):
     max_session_seconds: int = Field(3600, ge=3600, le=43200)
     plan_readable_secret: str = "hr-saas/db"
     """The one secret a plan must read (the database password, an ephemeral read)."""
+    publish_role_name: str | None = None
+    publisher_repositories: tuple[str, ...] = ()
+    """Application repositories whose CI publishes images from a job in their GitHub
+    environment named like this environment; none = no publish role."""
+    image_repositories_prefix: str = "hr-saas/"
+    """The ECR repositories the publish role may push to (``<prefix>*``)."""
+    image_parameters_path: str = ""
+    """The SSM path of the image parameters the publish role may write (``/hr-saas/<env>/images``)."""
+
+
+# Push a new image (layers, manifest) and add a tag to an existing one (read its manifest).
+PUBLISH_ECR = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload",
+               "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
+               "ecr:BatchGetImage", "ecr:DescribeImages")
 
 
 def _doc(*statements: dict) -> str:
@@ -126,3 +140,32 @@ class GithubOidc(Construct):
         self.plan_role_arn = self.plan_role.arn
         self.apply_role_arn = self.apply_role.arn
         self.provider_arn = provider_arn
+        self.publish_role_arn = None
+        if p.publisher_repositories and p.publish_role_name:
+            self._publisher(p, trust)
+
+    def _publisher(self, p: GithubOidcProps, trust) -> None:
+        """The application repositories' identity: push images and name the one a service
+        runs (docs/images.md), nothing else — no Terraform state, no deploy."""
+        role = aws.iam_role.IamRole(
+            self, "publish-role", name=p.publish_role_name,
+            description=f"image publishing to {p.environment} by the application repositories",
+            assume_role_policy=trust([f"repo:{repo}:environment:{p.environment}"
+                                      for repo in p.publisher_repositories]),
+            max_session_duration=3600)
+        repositories = (f"arn:aws:ecr:{p.region}:{p.account_id}:repository/"
+                        f"{p.image_repositories_prefix}*")
+        parameters = (f"arn:aws:ssm:{p.region}:{p.account_id}:parameter"
+                      f"{p.image_parameters_path.rstrip('/')}/*")
+        aws.iam_role_policy.IamRolePolicy(
+            self, "publish-policy", name="push-images-write-image-parameters", role=role.id,
+            policy=_doc(
+                # ECR's login has no resource-level permission.
+                {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
+                 "Resource": "*"},
+                {"Sid": "PushAndTagImages", "Effect": "Allow", "Action": list(PUBLISH_ECR),
+                 "Resource": repositories},
+                {"Sid": "NameTheReleasedImage", "Effect": "Allow",
+                 "Action": ["ssm:GetParameter", "ssm:PutParameter"], "Resource": parameters},
+            ))
+        self.publish_role_arn = role.arn
