@@ -47,7 +47,7 @@ class GithubOidcProps(BaseModel):
     image_repositories_prefix: str = "hr-saas/"
     """The ECR repositories the publish role may push to (``<prefix>*``)."""
     image_parameters_path: str = ""
-    """The SSM path of the image parameters the publish role may write (``/hr-saas/<env>/images``)."""
+    """The SSM path of the image parameters it may write (``/hr-saas/<env>/images``)."""
 
 
 # Push a new image (layers, manifest) and add a tag to an existing one (read its manifest).
