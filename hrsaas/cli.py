@@ -40,10 +40,16 @@ def _run_main(target: str, argv: Sequence[str]) -> int:
     """Call ``module:function`` with argv; SystemExit codes pass through unchanged."""
     module_name, _, function = target.partition(":")
     main = getattr(importlib.import_module(module_name), function or "main")
+    # A parser without its own prog names itself after argv[0]: make that the command a user
+    # typed (`hrsaas outputs`), never the module file.
+    saved, sys.argv[0] = sys.argv[0], f"hrsaas {argv[0]}" if argv and not argv[0].startswith(
+        "-") else "hrsaas"
     try:
         code = main(list(argv))
     except SystemExit as exc:  # argparse and the subsystems exit this way
         code = exc.code
+    finally:
+        sys.argv[0] = saved
     if isinstance(code, str):  # SystemExit("message"): print it as the subsystem meant
         click.echo(code, err=True)
         return 1

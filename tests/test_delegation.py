@@ -57,3 +57,26 @@ def test_skip_is_explicit(monkeypatch):
     assert not delegation.skipped()
     monkeypatch.setenv(delegation.SKIP_VARIABLE, "1")
     assert delegation.skipped()
+
+
+def test_the_runner_stops_after_the_dns_layer_until_delegated(synth_dir):
+    from hrsaas.runner.stacks import Runner, StackFailed
+
+    runner = Runner("mvp", synth_dir, quiet=True)
+    out = {"domain": "mvp.hr.example.com", "name_servers": ZONE_NS}
+    try:
+        runner.check_delegation("mvp-dns", out, ["mvp-edge", "mvp-compute"],
+                                resolver=lambda _: set())
+    except StackFailed as exc:
+        assert exc.action == "delegation check" and exc.remaining == ["mvp-edge", "mvp-compute"]
+        assert "ns-1.awsdns-01.org" in exc.first_error
+        assert "make deploy ENV=mvp CONFIRM=mvp" in exc.first_error
+    else:
+        raise AssertionError("an undelegated zone must stop the run")
+    runner.check_delegation("mvp-dns", out, ["mvp-edge"], resolver=lambda _: set(ZONE_NS))
+    # An existing zone (edge.hosted_zone_id) has no name servers to wait for.
+    runner.check_delegation("mvp-dns", {**out, "name_servers": []}, ["mvp-edge"],
+                            resolver=lambda _: set())
+    # The emulator has no public DNS: nothing to check there.
+    Runner("local", synth_dir, quiet=True).check_delegation(
+        "local-dns", out, ["local-edge"], resolver=lambda _: set())

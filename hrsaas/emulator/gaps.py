@@ -2,6 +2,11 @@
 
 Real environments never get these: the gaps and the drift below are moto's, not AWS's
 (PLATFORM.md). Kept free of cdktf imports: the deploy scripts read it too.
+
+Gaps the project closes itself are not listed here: they are emulator extensions
+(``hrsaas/emulator/extensions/``, installed by the launcher) — ElastiCache parameter groups,
+replication-group member clusters and deletes, Application Auto Scaling tags, AWS Backup
+selections, SQS redrive-allow policies and compact redrive-policy JSON.
 """
 
 from __future__ import annotations
@@ -17,8 +22,6 @@ EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
     "aws_db_parameter_group": ("parameter",),
     # moto fills CloudFront blocks with its own defaults (forwarded_values, origin settings).
     "aws_cloudfront_distribution": ("origin", "default_cache_behavior", "viewer_certificate"),
-    # moto re-serializes the redrive policy JSON with other whitespace.
-    "aws_sqs_queue": ("redrive_policy",),
     # moto does not return an ECS service's capacity-provider strategy (a forced replacement),
     # its AZ rebalancing, managed tags or health-check grace period.
     "aws_ecs_service": ("capacity_provider_strategy", "availability_zone_rebalancing",
@@ -29,15 +32,9 @@ EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
 }
 
 # Layers the emulator cannot apply, with the reason. `make deploy ENV=local` plans them (the
-# plan must succeed) and applies everything else.
-PLAN_ONLY_LAYERS: dict[str, str] = {
-    "cache": "moto has no ElastiCache parameter groups, leaves replication groups tainted "
-             "(its member-cluster read 404s) and cannot delete cache subnet groups",
-    "scaling": "moto's Application Auto Scaling has no tagging API: the provider's "
-               "ListTagsForResource after creating a scalable target gets an HTTP 500",
-    "backup": "moto's AWS Backup has no backup selections (CreateBackupSelection is not "
-              "implemented)",
-}
+# plan must succeed) and applies everything else. Empty: cache, scaling and backup apply since
+# the extensions elasticache, application_autoscaling and backup close their gaps.
+PLAN_ONLY_LAYERS: dict[str, str] = {}
 
 
 def ignore_emulator_drift(stack: Any) -> None:
@@ -54,8 +51,9 @@ def ignore_emulator_drift(stack: Any) -> None:
 
 
 def supports_redrive_allow_policy(env: Any) -> bool:
-    """moto drops an SQS redrive-allow policy and the provider then waits for it forever."""
-    return not env.is_emulated
+    """Every environment gets its DLQs' redrive-allow policies: the emulator keeps and returns
+    them since the ``sqs`` extension (moto alone dropped them and the provider waited forever)."""
+    return True
 
 
 def enforces_tls_in_policies(env: Any) -> bool:

@@ -1,9 +1,9 @@
 """Plan, deploy and destroy one environment's stacks in dependency order with Terraform.
 
-    python -m hrsaas.runner.stacks deploy  --env local     # the main job (starts the emulator)
-    python -m hrsaas.runner.stacks plan    --env prod      # saved plan + JSON + text per stack
-    python -m hrsaas.runner.stacks plan    --env prod --only prod-network   # one stack (CI matrix)
-    python -m hrsaas.runner.stacks destroy --env local
+    hrsaas deploy  --env local     # the main job (starts the emulator)
+    hrsaas plan    --env prod      # saved plan + JSON + text per stack
+    hrsaas plan    --env prod --only prod-network   # one stack (CI matrix)
+    hrsaas destroy --env local
 
 The order comes from cdktf.out/manifest.json (the dependencies the layers declare through their
 typed outputs). A failed stack stops the run: the stacks that depend on it are not applied, the
@@ -28,7 +28,7 @@ from hrsaas.runner.guard import allowed_from_env, destructive_changes, explain
 
 from ..emulator import server as emulator
 from ..toolenv import PYTHON, ROOT, tool_env
-from . import speculative
+from . import delegation, release, speculative
 
 OUTDIR = ROOT / "cdktf.out"
 PLANS = ROOT / "plans"
@@ -212,7 +212,25 @@ class Runner:
             outputs[stack] = {k: v["value"] for k, v in json.loads(out.stdout or "{}").items()
                               if not v.get("sensitive")}
             self.say(f"applied {stack} in {time.monotonic() - started:.0f}s")
+            if stack.endswith("-dns") and rest:
+                self.check_delegation(stack, outputs[stack], rest)
         return outputs
+
+    def check_delegation(self, stack: str, out: dict, remaining: list[str],
+                         resolver=None) -> None:
+        """Stop before anything waits on DNS while the created zone is not delegated yet
+        (hrsaas/runner/delegation.py); an existing zone or the emulator has nothing to wait
+        for."""
+        servers = out.get("name_servers") or []
+        if self.emulated or not servers or delegation.skipped():
+            return
+        result = delegation.check(out["domain"], servers,
+                                  **({"resolver": resolver} if resolver else {}))
+        if not result.ok:
+            command = (f"make deploy ENV={self.env.name} CONFIRM={self.env.name}")
+            raise StackFailed(stack, "delegation check", result.explain(stack, command),
+                              remaining)
+        self.say(f"{stack}: {out['domain']} is delegated to the zone")
 
     def applied_elsewhere(self, stack: str, states: StateStore | None = None) -> bool:
         """A real env's local-state stack (bootstrap) whose state file is not on this machine
@@ -454,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "deploy":
             outputs = runner.deploy(only=args.only)
             print(json.dumps(outputs, indent=2))
+            summary = release.explain(Names.of(env), release.waiting_services(outputs))
+            if summary:
+                print(f"\n{summary}")
         elif args.action == "destroy":
             runner.destroy()
         elif args.action == "plan":
