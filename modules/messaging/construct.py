@@ -39,7 +39,7 @@ class MessagingProps(BaseModel):
     queue_retention_seconds: int = 345600
     dlq_retention_seconds: int = 1209600
     redrive_allow_policy: bool = True
-    """A DLQ accepts dead letters only from its own queue (off only on the emulator)."""
+    """A DLQ accepts dead letters only from its own queue."""
     deny_insecure_transport: bool = True
 
 
