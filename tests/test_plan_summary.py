@@ -428,8 +428,8 @@ def test_under_any_limit_the_destroys_replaces_and_tables_stay(plans: Plans, roo
 
 def test_a_list_too_long_for_one_comment_is_cut_and_counted_never_dropped(plans: Plans):
     """A whole environment going: the real messaging plan under 150 stack names gives
-    hundreds of destroys and replaces, more than fit beside the tables in 30,000 characters. The rows
-    that fit are listed, the rest counted; the verdict and every table row stay."""
+    hundreds of destroys and replaces, more than fit beside the tables in 30,000 characters.
+    The rows that fit are listed, the rest counted; the verdict and every table row stay."""
     messaging = by_stack(load_plans(plans.root, plans.outdir))[MESSAGING]
     copies = []
     for i in range(150):
