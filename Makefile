@@ -16,7 +16,7 @@ setup: ## install everything: terraform config, .venv + hrsaas, checkov, cdktf C
 synth: setup ## synthesize every environment into cdktf.out/stacks/<env>-<layer>/
 	@$(HRSAAS) synth
 
-scan: synth ## the security gate: checkov over the stacks (and saved plans); VERBOSE=1 lists suppressed
+scan: synth ## the security gate: checkov, the AWS rule pack, terraform validate (and saved plans); VERBOSE=1 lists suppressed
 	@$(HRSAAS) scan $(if $(VERBOSE),--verbose)
 
 test: setup ## the full suite, including the real apply on the local emulator
@@ -37,8 +37,8 @@ plan: setup ## plan every stack of ENV into plans/<env>/ (also before upstream l
 plan-summary: setup ## render plans/ into one pull-request comment, reports/plan-summary.md
 	@$(HRSAAS) summary plans --scan reports/plans/scan_summary.json --out reports/plan-summary.md
 
-cost: synth ## monthly cost estimate of ENV (FORMAT=text|markdown|json)
-	@$(HRSAAS) cost --env $(ENV) $(if $(FORMAT),--format $(FORMAT))
+cost: synth ## monthly cost estimate of ENV (FORMAT=text|markdown|json; LEVERS=1: the priced design levers)
+	@$(HRSAAS) cost --env $(ENV) $(if $(FORMAT),--format $(FORMAT)) $(if $(LEVERS),--levers)
 
 outputs: setup ## print ENV's applied outputs
 	@$(HRSAAS) outputs --env $(ENV) --no-synth

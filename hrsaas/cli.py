@@ -97,10 +97,11 @@ def synth(envs: tuple[str, ...], outdir: Path) -> None:
 @cli.command(**PASS_THROUGH)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def scan(args: tuple[str, ...]) -> None:
-    """The security gate: checkov and `terraform validate` over the synthesized stacks (and
-    checkov over saved plans).
+    """The security gate: checkov, the rule pack and `terraform validate` over the synthesized
+    stacks (and checkov over saved plans).
 
-    Without arguments: checkov over the synthesized stacks, `terraform validate` of the real
+    Without arguments: checkov over the synthesized stacks, the rule pack (AWS constraints,
+    docs/rules.md) over every environment's stacks at once, `terraform validate` of the real
     environments' stacks, then checkov over the saved plans when plans/ holds some (what
     `make scan` runs). With arguments they go to checkov's gate (`hrsaas scan --help`).
     """
@@ -108,6 +109,8 @@ def scan(args: tuple[str, ...]) -> None:
         sys.exit(_run_main("hrsaas.gate.checkov:main", args))
     stacks = ROOT / "cdktf.out" / "stacks"
     code = _run_main("hrsaas.gate.checkov:main", [str(stacks), *args])
+    if code == 0:
+        code = _run_main("hrsaas.gate.rulepack:main", [str(stacks), *args])
     if code == 0:
         from .config import load_environment
         from .gate import terraform_validate
@@ -142,11 +145,20 @@ cli.add_command(_pass_through(
     "guard", "hrsaas.runner.guard:main",
     "Check a saved plan JSON for destroyed or replaced stateful resources."))
 cli.add_command(_pass_through(
+    "apply-plan", "hrsaas.runner.saved_plan:main",
+    "Apply the saved plans a person reviewed; refuse stale or changed ones, saying why."))
+cli.add_command(_pass_through(
+    "plan-fingerprints", "hrsaas.runner.saved_plan:fingerprints_main",
+    "Fingerprints of saved plans: the PR comment's hidden block, or a check against it."))
+cli.add_command(_pass_through(
     "bench", "hrsaas.devtools.bench:main",
     "Benchmarks: start-up, synth, scan and the local round trip (medians)."))
 cli.add_command(_pass_through(
     "docs", "hrsaas.devtools.docs:main",
     "Regenerate (or --check) the Inputs tables of modules/*/README.md."))
+cli.add_command(_pass_through(
+    "github-settings", "hrsaas.devtools.github_settings:main",
+    "Show (or --apply) the repository's GitHub settings: OIDC sub, environments, main's rules."))
 
 
 # --- the local emulator -------------------------------------------------------------------------

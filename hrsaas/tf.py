@@ -29,6 +29,7 @@ from cdktf import (
     S3Backend,
     TerraformOutput,
     TerraformResourceLifecycle,
+    TerraformSelf,
     TerraformStack,
     Token,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "Op",
     "S3Backend",
     "TerraformOutput",
+    "TerraformSelf",
     "TerraformResourceLifecycle",
     "TerraformStack",
     "Token",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hrsaas.config import load_environment, load_environments
 from hrsaas.naming import Names
 from hrsaas.review import ci_matrix
 from hrsaas.runner.stacks import stack_order
+from tests.conftest import synthesize
 
 REAL = [e.name for e in load_environments() if not e.is_emulated]
 
@@ -184,3 +186,132 @@ def test_redaction_blanks_whole_sensitive_blocks_but_keeps_their_shape() -> None
     value = {"a": "x", "b": [1, {"c": None, "d": False}]}
     assert ci_matrix._mask(value, True) == {
         "a": "(sensitive)", "b": ["(sensitive)", {"c": None, "d": False}]}
+
+
+# --- changed-stack selection (--changed-from) ----------------------------------------------
+#
+# The pull request's cdktf.out is a copy of the real synthesis, edited the way a change edits
+# it; the base is the untouched synthesis (as a folder, or as the hashes file
+# `hrsaas ci hashes` writes on the base commit).
+
+PRODUCER, LEAF = "prod-data", "prod-scaling"
+
+
+def pr_copy(synth_dir: Path, tmp_path: Path) -> Path:
+    pr = tmp_path / "pr.out"
+    shutil.copytree(synth_dir, pr)
+    return pr
+
+
+def edit(outdir: Path, stack: str, change) -> None:
+    path = outdir / "stacks" / stack / "cdk.tf.json"
+    spec = json.loads(path.read_text())
+    change(spec)
+    path.write_text(json.dumps(spec, indent=2))
+
+
+def add_output(spec: dict) -> None:
+    """A real change: one more output (what a producer does when a consumer needs a value)."""
+    spec.setdefault("output", {})["added_by_the_change"] = {"value": "x"}
+
+
+def upstream(outdir: Path, stack: str) -> set[str]:
+    """Every stack ``stack`` depends on, transitively, walked from the manifest here."""
+    manifest = json.loads((outdir / "manifest.json").read_text())["stacks"]
+    seen: set[str] = set()
+    todo = list(manifest[stack]["dependencies"])
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += manifest[name]["dependencies"]
+    return seen
+
+
+def selected_by_cli(outdir: Path, base: Path, capsys) -> tuple[list[str], int]:
+    assert ci_matrix.main(["--per", "env", "--outdir", str(outdir), "--changed-from",
+                           str(base), "--format", "github"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    outputs = dict(line.split("=", 1) for line in lines)
+    stacks = [s for e in json.loads(outputs["matrix"])["include"] for s in e["stacks"].split()]
+    return stacks, int(outputs["count"])
+
+
+def test_a_changed_producer_selects_it_and_every_consumer(synth_dir: Path, tmp_path: Path,
+                                                          capsys) -> None:
+    pr = pr_copy(synth_dir, tmp_path)
+    edit(pr, PRODUCER, add_output)
+    selected = ci_matrix.select_stacks(pr, ci_matrix.stack_hashes(synth_dir))
+    # The consumers the layer graph of the README names, directly and through compute.
+    assert {PRODUCER, "prod-compute", "prod-backup", "prod-scaling",
+            "prod-observability"} <= selected
+    # Exactly the stacks downstream of the producer: nothing upstream or beside it.
+    assert selected == {PRODUCER} | {s for s in json.loads(
+        (pr / "manifest.json").read_text())["stacks"] if PRODUCER in upstream(pr, s)}
+    assert not selected & {"prod-network", "prod-security", "prod-cache", "prod-registry",
+                           "prod-messaging", "prod-edge", "prod-dns", "prod-bootstrap"}
+    assert not any(s.startswith("mvp-") for s in selected)
+    # The command line gives the same stacks, per environment, in dependency order.
+    stacks, count = selected_by_cli(pr, synth_dir, capsys)
+    order = stack_order("prod", pr)
+    assert stacks == [s for s in order if s in selected] and count == len(selected)
+
+
+def test_a_changed_leaf_selects_only_itself(synth_dir: Path, tmp_path: Path) -> None:
+    manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
+    assert not [s for s, spec in manifest.items() if LEAF in spec["dependencies"]]
+    pr = pr_copy(synth_dir, tmp_path)
+    edit(pr, LEAF, add_output)
+    assert ci_matrix.select_stacks(pr, ci_matrix.stack_hashes(synth_dir)) == {LEAF}
+
+
+def test_no_change_selects_nothing(synth_dir: Path, tmp_path: Path, capsys) -> None:
+    hashes = tmp_path / "base-hashes.json"
+    assert ci_matrix.main(["hashes", "--outdir", str(synth_dir)]) == 0
+    hashes.write_text(capsys.readouterr().out)
+    assert ci_matrix.select_stacks(synth_dir, ci_matrix.base_hashes(hashes)) == set()
+    assert selected_by_cli(synth_dir, hashes, capsys) == ([], 0)
+
+
+def test_what_terraform_ignores_or_a_checkout_moves_is_not_a_change(synth_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    """`//` metadata (construct paths, cdktf's version) and the folder of bootstrap's local
+    state file (the checkout's .state/, or HRSAAS_STATE_DIR) differ without any plan change."""
+    pr = pr_copy(synth_dir, tmp_path)
+
+    def volatile(spec: dict) -> None:
+        spec["//"]["metadata"]["version"] = "0.0.0-other"
+        local = spec["terraform"]["backend"]["local"]
+        local["path"] = "/elsewhere/checkout/.state/" + "/".join(Path(local["path"]).parts[-2:])
+
+    edit(pr, "prod-bootstrap", volatile)
+    assert ci_matrix.select_stacks(pr, ci_matrix.stack_hashes(synth_dir)) == set()
+    # A real change in the same stack is still seen (and selects every stack above it).
+    edit(pr, "prod-bootstrap", add_output)
+    assert "prod-bootstrap" in ci_matrix.select_stacks(pr, ci_matrix.stack_hashes(synth_dir))
+
+
+def test_two_syntheses_of_the_same_code_select_nothing(synth_dir: Path, tmp_path: Path
+                                                       ) -> None:
+    """A second real synthesis (another state folder, another time) of the same tree."""
+    other = tmp_path / "again.out"
+    result = synthesize(other, {"HRSAAS_ENVS": "mvp", "HRSAAS_STATE_DIR": str(tmp_path / "s")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    base = {k: v for k, v in ci_matrix.stack_hashes(synth_dir).items() if k.startswith("mvp-")}
+    assert base and ci_matrix.select_stacks(other, base) == set()
+
+
+def test_a_new_stack_is_selected(synth_dir: Path, tmp_path: Path) -> None:
+    base = ci_matrix.stack_hashes(synth_dir)
+    del base[LEAF]  # the base commit had no such stack
+    assert ci_matrix.select_stacks(synth_dir, base) == {LEAF}
+
+
+def test_a_bad_base_is_refused_with_the_fix(tmp_path: Path, capsys) -> None:
+    for base, says in ((tmp_path / "missing", "no such folder or file"),
+                       (tmp_path / "bad.json", "not a hashes file")):
+        if base.suffix:
+            base.write_text('{"stacks": []}')
+        assert ci_matrix.main(["--changed-from", str(base)]) == 2
+        err = capsys.readouterr().err
+        assert says in err and "hrsaas ci hashes" in err

@@ -15,7 +15,7 @@ from hrsaas.toolenv import HRSAAS, ROOT, tool_env
 
 # What the product promises a newcomer (README, `hrsaas --help`).
 SUBCOMMANDS = ("synth", "scan", "plan", "deploy", "destroy", "outputs", "cost", "summary",
-               "bench", "emulator", "ci", "guard", "docs")
+               "bench", "emulator", "ci", "guard", "docs", "apply-plan", "plan-fingerprints")
 
 
 def hrsaas(*args: str, env: dict[str, str] | None = None, timeout: float = 300

@@ -207,6 +207,12 @@ def test_services_and_placement(stack, env):
         assert released_count(svc["desired_count"], f"{name}-image") == lo
         assert svc["wait_for_steady_state"] is True
         assert svc["lifecycle"]["ignore_changes"] == ["desired_count"]
+        # A release the circuit breaker rolled back fails the apply (provider #20858): the
+        # service's read-back must name this release's task definition.
+        [post] = svc["lifecycle"]["postcondition"]
+        task_definition, _ = s.deref(svc["task_definition"])
+        assert post["condition"] == f"${{(self.task_definition == {task_definition}.arn)}}"
+        assert "rolled back" in post["error_message"]
         providers = {c["capacity_provider"] for c in svc["capacity_provider_strategy"]}
         assert providers == {"high": {"FARGATE"}, "medium": {"FARGATE", "FARGATE_SPOT"},
                              "low": {"FARGATE", "FARGATE_SPOT"}}[priority]

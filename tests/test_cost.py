@@ -607,6 +607,6 @@ def test_cost_section_reports_failed_plans_and_broken_json(tmp_path):
     folder.mkdir(parents=True)
     (folder / "mvp-network.error.txt").write_text("Error: boom\n")
     section = cost.render_cost_section(tmp_path / "plans")
-    assert "| mvp | – | – | no plan JSON |" in section and "mvp: mvp-network" in section
+    assert "| mvp | – | – | no plan JSON | – |" in section and "mvp: mvp-network" in section
     (folder / "mvp-data.json").write_text('{"resource_changes": [{"change": 1}]}')
     assert "The cost diff failed" in cost.render_cost_section(tmp_path / "plans")

@@ -74,6 +74,15 @@ def test_distribution(stack, env):
         assert {r["name"] for r in acl["rule"]} >= {"AWSManagedRulesCommonRuleSet"}
 
 
+@pytest.mark.parametrize("env", ["local", "mvp", "prod"])
+def test_only_the_emulator_skips_the_deployment_wait(stack, env):
+    """Real environments wait until CloudFront has deployed the distribution (what the layers
+    after edge rely on); on moto it is Deployed at once, so the provider's fixed 30 s sleep
+    before its first poll is the only thing the wait would add."""
+    d = stack(f"{env}-edge").one("aws_cloudfront_distribution")
+    assert d["wait_for_deployment"] is (env != "local")
+
+
 @pytest.mark.parametrize("env", ["mvp", "prod"])
 def test_certificates_and_records(stack, env):
     DOMAIN = DOMAINS[env]

@@ -87,3 +87,49 @@ def test_unreachable_credentials_stop_before_anything_runs(tmp_path):
     assert result.returncode == 2
     assert "stopped before anything ran: cannot verify the AWS account" in result.stderr
     assert "account 111111111111" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- the reviewed path for a deliberate destroy: envs/base/allow-destroy.toml ---------------
+
+def test_the_allow_list_file_lets_exactly_its_entries_go(tmp_path, monkeypatch):
+    from hrsaas.runner.guard import ALLOW_FILE, allowed, load_allow_list
+
+    monkeypatch.delenv("HRSAAS_ALLOW_DESTROY", raising=False)
+    # The shipped file allows nothing: a destroy always needs a reviewed entry.
+    assert ALLOW_FILE.is_file() and load_allow_list() == []
+    listed = tmp_path / "allow-destroy.toml"
+    listed.write_text('[[destroy]]\nenv = "prod"\nstack = "prod-data"\n'
+                      'address = "aws_db_instance.db"\nreason = "engine change (#12)"\n'
+                      'backup = "snap-1"\n')
+    assert allowed("prod", "prod-data", listed) == {"aws_db_instance.db"}
+    assert allowed("prod", "prod-cache", listed) == set()  # per stack, not global
+    assert allowed("mvp", "prod-data", listed) == set()
+    plan = {"resource_changes": [
+        _change("aws_db_instance.db", "aws_db_instance", ["delete"]),
+        _change("aws_kms_key.k", "aws_kms_key", ["delete"])]}
+    assert [f.address for f in destructive_changes(plan, allowed("prod", "prod-data", listed))
+            ] == ["aws_kms_key.k"]
+    monkeypatch.setenv("HRSAAS_ALLOW_DESTROY", "aws_kms_key.k")
+    assert allowed("prod", "prod-data", listed) == {"aws_db_instance.db", "aws_kms_key.k"}
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[[destroy]]\nenv = "prod"\nstack = "prod-data"\nreason = "x"\n',
+     "destroy entry 1: `address` is missing: the resource address as the plan names it"),
+    ('[[destroy]]\nenv = "prod"\nstack = "prod-data"\naddress = "a.b"\nreason = ""\n',
+     "destroy entry 1: `reason` is '': say why"),
+    ('[[destroy]]\nenv = "prod"\nstack = "mvp-data"\naddress = "a.b"\nreason = "r"\n',
+     "stack 'mvp-data' is not a stack of env 'prod'"),
+    ('[[destroy]]\nenv = "prod"\nstack = "prod-data"\naddress = "a.b"\nreason = "r"\n'
+     'snapshot = "s"\n', "unknown field(s) snapshot: the fields are env, stack, address"),
+    ('destroy = "aws_db_instance.db"\n', "write each entry as [[destroy]]"),
+])
+def test_a_malformed_allow_list_names_the_entry_the_field_and_the_fix(tmp_path, body, message):
+    from hrsaas.runner.guard import AllowListError, load_allow_list
+
+    listed = tmp_path / "allow-destroy.toml"
+    listed.write_text(body)
+    with pytest.raises(AllowListError) as caught:
+        load_allow_list(listed)
+    assert message in str(caught.value)
+    assert str(caught.value).startswith(str(listed))

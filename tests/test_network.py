@@ -103,6 +103,12 @@ def test_security_groups_exactly_as_the_guide(net):
     assert groups == {"sg-alb", "sg-ecs", "sg-rds", "sg-redis", "sg-vpce"}
     assert not any("ingress" in g or "egress" in g
                    for g in s.resources("aws_security_group").values())
+    # A replacement could never finish (other stacks' ENIs hold the old group): a prefix so the
+    # new group's name is free, and a description change is not a replacement.
+    for g in s.resources("aws_security_group").values():
+        assert "name" not in g and g["name_prefix"].endswith("-")
+        assert g["lifecycle"] == {"create_before_destroy": True,
+                                  "ignore_changes": ["description"]}
     assert _rules(s, "aws_vpc_security_group_ingress_rule") == {
         ("sg-alb", 80, 80, "0.0.0.0/0"),
         ("sg-alb", 443, 443, "0.0.0.0/0"),

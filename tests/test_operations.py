@@ -83,10 +83,17 @@ def test_alarm_topics_and_dashboard(stack, env_name):
         assert topics[f"{p}-alarms-critical"]["kms_master_key_id"] == (
             "${data.terraform_remote_state.remote-security.outputs.messaging_kms_key_arn}")
     for policy in s.resources("aws_sns_topic_policy").values():
-        [statement] = json.loads(policy["policy"])["Statement"]
-        assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == (
-            load_environment(env_name).account_id)
+        # Only this account's alerting services publish: CloudWatch alarms, EventBridge (the
+        # audit layer's GuardDuty and Access Analyzer findings), Budgets and Cost Anomaly
+        # Detection (the budget layer).
+        statements = json.loads(policy["policy"])["Statement"]
+        assert {st["Principal"]["Service"] for st in statements} == {
+            "cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com",
+            "costalerts.amazonaws.com"}
+        for statement in statements:
+            assert statement["Action"] == "sns:Publish"
+            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == (
+                load_environment(env_name).account_id)
     dashboard = json.loads(s.one("aws_cloudwatch_dashboard")["dashboard_body"])
     assert len(dashboard["widgets"]) >= 5
 
@@ -121,6 +128,17 @@ def test_backup_plan_and_the_cross_region_copy_in_prod(stack, env_name):
         assert copy["lifecycle"] == {"delete_after": env.backup.copy_retention_days}
         assert vaults[f"hr-saas-{env_name}"]["kms_key_arn"] == (
             "${data.terraform_remote_state.remote-security.outputs.backup_kms_key_arn}")
+        # The copies are re-encrypted with the copy vault's key: a CMK of the copy region,
+        # usable only through AWS Backup and RDS there.
+        key_id, key = s.deref(copy_vault["kms_key_arn"])
+        assert key_id.startswith("aws_kms_key.") and key["provider"] == "aws.copy_region"
+        assert key["enable_key_rotation"] is True
+        policy = s.policy_document(key["policy"])
+        via = [c for st in policy["statement"] for c in st.get("condition", [])
+               if c["variable"] == "kms:ViaService"]
+        assert via and all(set(c["values"]) == {"backup.ap-northeast-1.amazonaws.com",
+                                                 "rds.ap-northeast-1.amazonaws.com"}
+                           for c in via)
     else:
         assert "copy_action" not in rule and set(vaults) == {f"hr-saas-{env_name}"}
 

@@ -54,7 +54,8 @@ def test_an_environment_with_nothing_applied_still_plans(runner, moto, tmp_path_
         actions = {tuple(c["change"]["actions"]) for c in shown["resource_changes"]}
         assert actions <= {("create",), ("read",)}, (stack, actions)
         if stack == "local-bootstrap":  # its own state is local: nothing to read
-            assert meta == {"stack": stack, "speculative_reads": [], "local_backend": False}
+            assert meta == {"stack": stack, "speculative_reads": [], "local_backend": False,
+                            "planned_inputs": {}}
             continue
         assert meta["local_backend"] is True
     compute = json.loads((plans / "local" / "local-compute.meta").read_text())

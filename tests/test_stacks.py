@@ -167,3 +167,19 @@ def test_a_failed_condition_reports_its_message_not_just_its_kind():
         "Error: creating S3 Bucket: AccessDenied")
 
 
+def test_bootstrap_runs_first_and_is_destroyed_last(synth_dir):
+    """Every backend lives in bootstrap's bucket: every stack depends on bootstrap in the
+    manifest, so the runner's graph (hrsaas/runner/graph.py) starts it alone and destroys it
+    after everything else."""
+    from hrsaas.runner.stacks import stack_graph
+
+    manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
+    for env in ENVS:
+        graph = stack_graph(env, synth_dir)
+        assert set(graph.order) == {f"{env}-{layer}" for layer in LAYERS}
+        for stack in graph.order:
+            if stack != f"{env}-bootstrap":
+                assert f"{env}-bootstrap" in manifest[stack]["dependencies"], stack
+        assert graph.order[0] == f"{env}-bootstrap"
+        assert graph.downstream(f"{env}-bootstrap") == list(graph.order[1:])
+        assert graph.reversed().order[-1] == f"{env}-bootstrap"

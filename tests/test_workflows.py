@@ -106,6 +106,8 @@ def test_jobs_that_assume_aws_roles_may_request_an_oidc_token(workflow: Path) ->
 
 def test_pull_request_jobs_with_oidc_skip_forks() -> None:
     for name, job in jobs("ci.yml").items():
+        if job.get("if", "").endswith("github.event_name == 'merge_group'"):
+            continue  # the merge queue's own job: no fork reaches it
         if assumes_aws_role(job) or "pull-requests" in job.get("permissions", {}):
             assert "head.repo.full_name == github.repository" in job["if"], name
 
@@ -113,17 +115,126 @@ def test_pull_request_jobs_with_oidc_skip_forks() -> None:
 def test_prod_deploys_after_mvp_behind_its_environment_one_at_a_time() -> None:
     deploy = jobs("deploy.yml")
     real = [e.name for e in load_environments() if not e.is_emulated]
-    assert sorted(deploy) == sorted(real)
+    assert sorted(deploy) == sorted(["synth", "prod-plan", *real])
     for env in real:
         assert deploy[env]["environment"] == env
         assert deploy[env]["concurrency"] == {"group": f"deploy-{env}",
                                               "cancel-in-progress": False}
         assert deploy[env]["if"] == "github.ref == 'refs/heads/main'"
         assert assumes_aws_role(deploy[env])
-    assert deploy["prod"]["needs"] == "mvp"
-    assert "needs" not in deploy["mvp"]
+    assert deploy["mvp"]["needs"] == "synth"
+    assert deploy["prod-plan"]["needs"] == ["synth", "mvp"]
+    assert deploy["prod"]["needs"] == ["mvp", "prod-plan"]
+    assert "environment" not in deploy["prod-plan"], "the plan exists before the approval"
 
 
 def test_drift_covers_every_real_environment() -> None:
     real = [e.name for e in load_environments() if not e.is_emulated]
     assert jobs("drift.yml")["drift"]["strategy"]["matrix"]["env"] == real
+
+
+# --- deploy job hygiene, apply exactly what was reviewed, lock discipline ---------------------
+
+def run_text(job: dict) -> str:
+    """The job's shell commands, without their comment lines."""
+    lines = "\n".join(step.get("run", "") for step in job.get("steps", [])).splitlines()
+    return "\n".join(line for line in lines if not line.strip().startswith("#"))
+
+
+def test_jobs_holding_a_role_run_no_synthesis_npm_or_checkov() -> None:
+    """A job that can mint an OIDC token runs only the runner and terraform: npm, uv, checkov
+    and the jsii synthesis run where there is no id-token (the synth/check jobs)."""
+    for workflow in ("ci.yml", "deploy.yml"):
+        for name, job in jobs(workflow).items():
+            if "id-token" not in job.get("permissions", {}):
+                continue
+            text = run_text(job)
+            for forbidden in ("make setup", "make synth", "make scan", "npm ", "hrsaas synth",
+                              "checkov", "main.py"):
+                assert forbidden not in text, f"{workflow}: {name} runs {forbidden!r}"
+            assert not any(step.get("uses", "").startswith("actions/setup-node@")
+                           for step in job["steps"]), f"{workflow}: {name} installs node"
+            assert "--require-hashes -r requirements.lock" in text, name
+    synth = jobs("deploy.yml")["synth"]
+    assert "id-token" not in synth["permissions"] and "make scan" in run_text(synth)
+    uploads = [s for s in synth["steps"] if s.get("uses", "").startswith(
+        "actions/upload-artifact@")]
+    assert [s["with"]["name"] for s in uploads] == ["cdktf-out"]
+
+
+def test_the_role_session_outlasts_every_job_that_assumes_it() -> None:
+    for workflow in ("deploy.yml",):
+        for name, job in jobs(workflow).items():
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@") \
+                        and "apply_role_arn" in step["with"]["role-to-assume"]:
+                    seconds = step["with"]["role-duration-seconds"]
+                    assert job["timeout-minutes"] * 60 < seconds, (workflow, name)
+
+
+def test_prod_applies_the_saved_plans_it_rendered_for_the_approvers() -> None:
+    deploy = jobs("deploy.yml")
+    plan, prod = deploy["prod-plan"], deploy["prod"]
+    plan_text, prod_text = run_text(plan), run_text(prod)
+    assert "plan --env prod --no-synth --no-lock" in plan_text
+    assert "apply-plan --env prod --check" in plan_text
+    assert "plan-fingerprints --from-comment" in plan_text
+    assert "$GITHUB_STEP_SUMMARY" in plan_text and plan["permissions"]["pull-requests"] == "write"
+    assert "apply-plan --env prod --confirm prod" in prod_text
+    assert " deploy " not in prod_text, "prod never plans again: it applies the reviewed files"
+    handed = [s for s in plan["steps"] if s.get("with", {}).get("name") == "prod-plans"]
+    assert handed and "plans/prod/" in handed[0]["with"]["path"]
+    received = [s for s in prod["steps"] if s.get("with", {}).get("name") == "prod-plans"]
+    assert received, "the apply job downloads the plan job's saved plans"
+    for job in (deploy["mvp"], prod):
+        kept = [s for s in job["steps"] if "errored" in s.get("with", {}).get("name", "")]
+        assert kept and kept[0]["if"] == "failure()"
+        assert "errored.tfstate" in kept[0]["with"]["path"]
+
+
+def test_pr_plans_start_after_check_not_after_the_test_suite() -> None:
+    ci = jobs("ci.yml")
+    assert ci["plan"]["needs"] == "check"
+    assert "make test" in run_text(ci["test"]) and "make test" not in run_text(ci["check"])
+    assert "needs" not in ci["test"]
+    cached = [s["with"]["path"] for s in ci["check"]["steps"]
+              if s.get("uses", "").startswith("actions/cache@")]
+    assert any(".venv" in path and "node_modules" in path for path in cached)
+    assert any("tf-mirror" in path for path in cached)
+
+
+def test_the_merge_queue_replans_and_compares_with_the_review() -> None:
+    spec = load(ROOT / ".github" / "workflows" / "ci.yml")
+    assert "merge_group" in spec[True]  # PyYAML reads the `on` key as True
+    ci = spec["jobs"]
+    assert "merge_group" in ci["plan"]["if"]
+    assert "plan-fingerprints plans --against" in run_text(ci["queue"])
+
+
+def test_ci_plans_never_lock_and_uploads_may_be_replaced_by_a_rerun() -> None:
+    assert "--no-lock" in run_text(jobs("ci.yml")["plan"])
+    assert "--no-lock" in run_text(jobs("drift.yml")["drift"])
+    for workflow in WORKFLOWS:
+        for name, job in load(workflow)["jobs"].items():
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("actions/upload-artifact@"):
+                    assert step["with"].get("overwrite") is True, (workflow.name, name)
+                run = step.get("run", "")
+                # (drift's loop of -lock=false plans holds no lock to leave behind)
+                if re.search(r"hrsaas (plan|deploy) --env|hrsaas apply-plan --env \S+ --confirm",
+                             run) and workflow.name != "drift.yml":
+                    # exec: the runner receives a cancel's signals and forwards them.
+                    assert "exec .venv/bin/hrsaas" in run, (workflow.name, name)
+
+
+def test_plan_sarif_and_drift_issues() -> None:
+    comment = jobs("ci.yml")["comment"]
+    sarif = [s for s in comment["steps"] if s.get("uses", "").startswith(
+        "github/codeql-action/upload-sarif@")]
+    assert sarif and sarif[0]["with"]["category"] == "checkov-plans"
+    assert comment["permissions"]["security-events"] == "write"
+    drift = jobs("drift.yml")["drift"]
+    assert drift["permissions"]["issues"] == "write"
+    script = next(s["with"]["script"] for s in drift["steps"]
+                  if s.get("uses", "").startswith("actions/github-script@"))
+    assert "issues.create" in script and "issues.update" in script

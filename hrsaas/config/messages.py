@@ -49,6 +49,9 @@ PATTERN_WORDS: dict[str, tuple[str, str]] = {
     m.WINDOW: ("a weekly window ddd:hh24:mi-ddd:hh24:mi in UTC, days mon-sun in lowercase",
                "sun:18:30-sun:19:30"),
     m.DAILY_WINDOW: ("a daily window hh24:mi-hh24:mi in UTC", "17:00-18:00"),
+    m.ANOMALY_MONITOR_ARN: ("the ARN of a Cost Anomaly Detection monitor",
+                            "arn:aws:ce::111111111111:anomalymonitor/"
+                            "0a1b2c3d-4e5f-6789-abcd-ef0123456789"),
     m.DOMAIN: ("a lowercase DNS name: labels of letters, digits and hyphens (not at either "
                "end of a label) separated by dots, ending in a top-level domain of letters",
                "hr.example.com"),

@@ -10,7 +10,14 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import FixableError
 
@@ -360,6 +367,76 @@ class Backup(Frozen):
     copy_retention_days: int = Field(35, ge=1, le=36500)
 
 
+ANOMALY_MONITOR_ARN = r"^arn:aws:ce::\d{12}:anomalymonitor/[A-Za-z0-9-]+$"
+
+
+class Audit(Frozen):
+    """Account audit and threat detection (audit layer, issue 19): a multi-region CloudTrail
+    into a bucket of its own, GuardDuty, IAM Access Analyzer and, where set, AWS Config."""
+
+    trail_retention_days: int = Field(
+        365, ge=1, le=36500,
+        description="days the trail's log files are kept (and locked, with object_lock)")
+    object_lock: Literal["off", "GOVERNANCE", "COMPLIANCE"] = Field(
+        "off", description="S3 Object Lock default retention of the trail bucket; set before "
+        "the bucket is first created (turning it on later replaces the bucket)")
+    cloudwatch_logs: StrictBool = Field(
+        False, description="also deliver the trail to a CloudWatch Logs group")
+    cloudwatch_logs_retention_days: RetentionDays = 365
+    aws_config: StrictBool = Field(
+        False, description="AWS Config recorder and delivery channel (priced by make cost)")
+    guardduty_publishing_frequency: Literal["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"] = (
+        "FIFTEEN_MINUTES")
+    warning_severity: float = Field(
+        4, ge=1, le=10, description="GuardDuty findings from this severity go to the warning "
+        "topic (4 = Medium)")
+    critical_severity: float = Field(
+        7, ge=1, le=10, description="GuardDuty findings from this severity go to the critical "
+        "topic (7 = High)")
+
+    @field_validator("critical_severity")
+    @classmethod
+    def _severity_order(cls, value: float, info: ValidationInfo) -> float:
+        warning = info.data.get("warning_severity")
+        if warning is not None and value <= warning:
+            raise FixableError(
+                f"not above audit.warning_severity ({warning}): no finding would reach the "
+                "warning topic", "set critical_severity above warning_severity (e.g. 4 and 7)")
+        return value
+
+
+class CostBudget(Frozen):
+    """The AWS Budgets monthly cost budget and Cost Anomaly Detection (budget layer, issue 19).
+    The amount is the synthesized estimate (make cost) times 1 + margin_percent / 100."""
+
+    margin_percent: float = Field(
+        20, ge=0, le=1000, description="headroom over the estimate (usage the estimate "
+        "assumes, taxes, price changes)")
+    warning_percent: float = Field(
+        80, gt=0, le=1000, description="of the budget: forecast and actual alerts to the "
+        "warning topic")
+    critical_percent: float = Field(
+        100, gt=0, le=1000, description="of the budget: forecast and actual alerts to the "
+        "critical topic")
+    anomaly_threshold_usd: float = Field(
+        50, gt=0, description="Cost Anomaly Detection: alert on anomalies whose total impact "
+        "reaches this many USD")
+    anomaly_monitor_arn: str | None = Field(
+        None, pattern=ANOMALY_MONITOR_ARN,
+        description="the account's existing per-service anomaly monitor (AWS allows one); "
+        "None = create it")
+
+    @field_validator("critical_percent")
+    @classmethod
+    def _threshold_order(cls, value: float, info: ValidationInfo) -> float:
+        warning = info.data.get("warning_percent")
+        if warning is not None and value <= warning:
+            raise FixableError(
+                f"not above budget.warning_percent ({warning}): the critical alert would come "
+                "first", "set critical_percent above warning_percent (e.g. 80 and 100)")
+        return value
+
+
 class Ci(Frozen):
     """The CI identity (issue: delivery pipeline): GitHub OIDC and the plan/apply roles."""
 
@@ -404,6 +481,8 @@ class Environment(Frozen):
     ci: Ci
     observability: Observability = Observability()
     backup: Backup = Backup()
+    audit: Audit = Audit()
+    budget: CostBudget = CostBudget()
     services: ServiceSelection = ServiceSelection()
     catalog: Catalog
 

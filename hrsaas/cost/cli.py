@@ -4,9 +4,13 @@
     hrsaas cost --env prod --format markdown      + totals per category and the guide §13 comparison
     hrsaas cost --env prod --format json          everything, for scripts
     hrsaas cost --env prod --compare-guide        only the line-by-line comparison with guide §13
+    hrsaas cost --env prod --levers               each design lever priced, with its trade-off,
+                                                  and whether the guide's capability fits its
+                                                  own §13 total (the cheapest combination)
     hrsaas cost --env prod --strict               exit 1 when anything is "not priced"
     hrsaas cost --env prod --outdir /tmp/cdktf.out
     hrsaas cost diff --plans plans/               Markdown: before/after of the saved plans
+    hrsaas cost write-docs                        regenerate docs/cost.md's levers blocks
 
 The estimate prices what is synthesized (cdktf.out/stacks/<env>-*/cdk.tf.json, from
 `hrsaas synth` or `make synth`) with the list prices of cost/prices.toml and the usage
@@ -27,6 +31,7 @@ from pathlib import Path
 
 from .diff import PLANS, cost_diff, diff_to_json, render_diff
 from .estimate import NothingToPrice, estimate
+from .levers import levers_to_json, render_levers_markdown, render_levers_text, write_docs
 from .load import OUTDIR
 from .render import (
     render_guide_markdown,
@@ -50,6 +55,11 @@ def _estimate_main(argv: Sequence[str]) -> int:
     parser.add_argument("--compare-guide", action="store_true",
                         help="only the line-by-line comparison with the guide's §13 table "
                              "(text or markdown)")
+    parser.add_argument("--levers", action="store_true",
+                        help="the priced design levers (Spot, reservations, Savings Plan, "
+                             "Valkey, endpoints in one AZ, log class, Container Insights) and "
+                             "the cheapest combination that keeps the guide's capability, "
+                             "against the guide's §13 total (text, markdown or json)")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when a resource is not priced")
     args = parser.parse_args(argv)
@@ -61,7 +71,11 @@ def _estimate_main(argv: Sequence[str]) -> int:
             print(f"hrsaas cost: {exc}", file=sys.stderr)
             return 2
         missing += len(est.not_priced)
-        if args.format == "json":
+        if args.levers:
+            reports.append(levers_to_json(est) if args.format == "json" else
+                           render_levers_markdown(est) if args.format == "markdown" else
+                           render_levers_text(est))
+        elif args.format == "json":
             reports.append(to_json(est))
         elif args.compare_guide:
             reports.append(render_guide_markdown(est) if args.format == "markdown"
@@ -111,11 +125,31 @@ def _diff_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def _write_docs_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="hrsaas cost write-docs",
+        description="Rewrite the generated levers blocks of docs/cost.md (prod, mvp) from a "
+                    "synthesized cdktf.out; tests/test_cost_levers.py fails while they differ "
+                    "from `hrsaas cost --env <env> --levers --format markdown`.")
+    parser.add_argument("--outdir", type=Path, default=OUTDIR,
+                        help="the synthesized cdktf.out (default: ./cdktf.out)")
+    args = parser.parse_args(argv)
+    try:
+        done = write_docs(args.outdir)
+    except NothingToPrice as exc:
+        print(f"hrsaas cost write-docs: {exc}", file=sys.stderr)
+        return 2
+    print(f"docs/cost.md: the levers of {', '.join(done)} rewritten")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``hrsaas cost [estimate] …`` or ``hrsaas cost diff …``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["diff"]:
         return _diff_main(argv[1:])
+    if argv[:1] == ["write-docs"]:
+        return _write_docs_main(argv[1:])
     if argv[:1] == ["estimate"]:
         argv = argv[1:]
     return _estimate_main(argv)

@@ -15,9 +15,9 @@ from typing import Any
 from ..runner.guard import NO_CHANGE, change_kind
 from ..toolenv import ROOT
 from ..topology import layer_rank
-from .fmt import md, rel, signed, usd
+from .fmt import md, rel, signed, usd, whole
 from .load import Change, load_plan
-from .model import ASSUMPTIONS_FILE, Assumptions, Prices
+from .model import ASSUMPTIONS_FILE, Assumptions, Prices, Resource, to_number
 from .pricing import price_all
 
 PLANS = ROOT / "plans"
@@ -53,6 +53,10 @@ class EnvDiff:
     not_priced: list[tuple[str, str, str]] = field(default_factory=list)  # stack, address, why
     missing: list[str] = field(default_factory=list)  # stacks without a plan JSON
     planned: int = 0  # stacks with one
+    # The monthly cost budget (aws_budgets_budget limit_amount, derived from the estimate by
+    # hrsaas/cost/budget.py) as the state holds it and as the plan leaves it; None: none.
+    budget_before: float | None = None
+    budget_after: float | None = None
 
     @property
     def delta(self) -> float:
@@ -63,6 +67,16 @@ def _action(actions: Sequence[str]) -> str:
     if set(actions) <= NO_CHANGE:
         return "unchanged"
     return change_kind(actions) or "/".join(actions)
+
+
+def monthly_budget(resources: Sequence[Resource]) -> float | None:
+    """The sum of the monthly COST budgets' ``limit_amount`` among ``resources``, None when
+    there is none (or its amount is only known at apply)."""
+    amounts = [to_number(r.get("limit_amount")) for r in resources
+               if r.type == "aws_budgets_budget" and (r.get("budget_type") or "COST") == "COST"
+               and (r.get("time_unit") or "MONTHLY") == "MONTHLY"]
+    known = [a for a in amounts if a is not None]
+    return sum(known) if known else None
 
 
 def _plan_folders(plans_dir: Path) -> list[tuple[str, Path]]:
@@ -107,6 +121,8 @@ def diff_env(env: str, folder: Path, prices: Prices | None = None,
     by_after = {p.resource.key: p for p in after}
     result.before_usd = sum(p.usd for p in before)
     result.after_usd = sum(p.usd for p in after)
+    result.budget_before = monthly_budget([c.before for c in changes if c.before])
+    result.budget_after = monthly_budget([c.after for c in changes if c.after])
     for change in changes:
         key = (change.stack, change.address)
         b, a = by_before.get(key), by_after.get(key)
@@ -134,19 +150,35 @@ def _percent(delta: float, before: float) -> str:
     return f" ({delta / before * 100:+.1f} %)" if before >= 0.01 and abs(delta) >= 0.005 else ""
 
 
+def _budget_cell(d: EnvDiff) -> str:
+    """The budget column: ``$1,996`` unchanged, ``$1,996 → $2,010 (+$14.00)`` when the plan
+    moves it, ``new: $1,996`` when it creates it, ``–`` without a budget."""
+    before, after = d.budget_before, d.budget_after
+    if before is None and after is None:
+        return "–"
+    if before is None:
+        return f"new: {whole(after)}"
+    if after is None:
+        return f"{whole(before)} → removed"
+    if abs(after - before) < 0.005:
+        return whole(after)
+    return f"{whole(before)} → **{whole(after)}** ({signed(after - before)})"
+
+
 def render_diff(diffs: Sequence[EnvDiff], max_rows: int = 15) -> str:
     prices = Prices.load()
     meta = prices.meta
     out = ["### 💰 Monthly cost (estimate)", ""]
     if not diffs:
         return "\n".join(out + ["_No plan JSON found: no cost diff._", ""])
-    out += ["| env | before | after | change |", "|---|---:|---:|---:|"]
+    out += ["| env | before | after | change | monthly budget |", "|---|---:|---:|---:|---:|"]
     for d in diffs:
         if not d.planned:
-            out.append(f"| {d.env} | – | – | no plan JSON |")
+            out.append(f"| {d.env} | – | – | no plan JSON | – |")
             continue
         out.append(f"| {d.env} | {usd(d.before_usd)} | {usd(d.after_usd)} | "
-                   f"**{signed(d.delta)}**{_percent(d.delta, d.before_usd)} |")
+                   f"**{signed(d.delta)}**{_percent(d.delta, d.before_usd)} | "
+                   f"{_budget_cell(d)} |")
     movers = sorted(((d.env, m) for d in diffs for m in d.movers),
                     key=lambda em: (-abs(em[1].delta), em[0], em[1].address))
     if movers:
@@ -175,7 +207,9 @@ def render_diff(diffs: Sequence[EnvDiff], max_rows: int = 15) -> str:
     out += ["", f"> On-demand list prices from `{rel(prices.path)}` "
             f"({meta.get('prices_as_of', '')}; {meta.get('status', '')}), usage from "
             f"`{rel(ASSUMPTIONS_FILE)}`. Before = what "
-            "the state holds, after = what the plan leaves; `hrsaas cost --env <env>` "
+            "the state holds, after = what the plan leaves; the monthly budget is the estimate "
+            "plus the environment's `budget.margin_percent`, rounded up (it moves with the "
+            "estimate in the same plan); `hrsaas cost --env <env>` "
             "prints every line (`--format markdown` adds the guide comparison).", ""]
     return "\n".join(out)
 
@@ -198,6 +232,7 @@ def diff_to_json(diffs: Sequence[EnvDiff]) -> list[dict[str, Any]]:
         "movers": [{"stack": m.stack, "address": m.address, "type": m.type,
                     "action": m.action, "before_usd": round(m.before_usd, 4),
                     "after_usd": round(m.after_usd, 4)} for m in d.movers],
+        "budget_before_usd": d.budget_before, "budget_after_usd": d.budget_after,
         "not_priced": [{"stack": s, "address": a, "reason": w} for s, a, w in d.not_priced],
         "missing": d.missing,
     } for d in diffs]

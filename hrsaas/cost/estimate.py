@@ -6,8 +6,10 @@ guide's §13 cost tables (``compare_guide``)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import ENVS_DIR, environment_names
 from ..topology import layer_rank
@@ -16,14 +18,16 @@ from ..topology import layer_rank
 # tests/test_plan_summary.py use today (new code imports it from hrsaas.cost).
 from .diff import render_cost_section  # noqa: F401
 from .fmt import rel
-from .load import OUTDIR, load_synthesized
+from .load import OUTDIR, load_stacks, load_synthesized
 from .model import (
     ALTERNATIVES,
     CATEGORIES,
+    FREE_LINES,
     GUIDE_FILE,
     Assumptions,
     Priced,
     Prices,
+    Resource,
     load_toml,
 )
 from .pricing import price_all
@@ -125,6 +129,24 @@ def estimate(env: str, outdir: Path = OUTDIR, prices: Prices | None = None,
     resources = load_synthesized(outdir, env, str(assume("default_region")))
     if not resources:
         raise _nothing_to_price(env, outdir, envs_dir)
+    return _priced(env, resources, prices, assume)
+
+
+def estimate_stacks(env: str, stacks: Mapping[str, Mapping[str, Any]],
+                    prices: Prices | None = None, assume: Assumptions | None = None
+                    ) -> Estimate:
+    """The same estimate as ``estimate`` from stacks held in memory (stack ID → the
+    cdk.tf.json-shaped dict): what a synthesizing app prices before anything is written (the
+    budget layer's amount, hrsaas/cost/budget.py). Stacks of other environments are
+    ignored; no stack of ``env`` is an empty estimate."""
+    prices = prices or Prices.load()
+    assume = assume or Assumptions.load(env)
+    return _priced(env, load_stacks(stacks, env, str(assume("default_region"))), prices, assume)
+
+
+def _priced(env: str, resources: list[Resource], prices: Prices, assume: Assumptions
+            ) -> Estimate:
+    """The one pricing path of both entry points."""
     return Estimate(env, price_all(resources, prices, assume), prices, assume)
 
 
@@ -163,9 +185,10 @@ def compare_guide(est: Estimate, guide_path: Path = GUIDE_FILE) -> tuple[str, li
                              float(line["usd"]), sum(ours.get(c, 0.0) for c in cats),
                              line.get("why", "")))
     extra_why = guide.get("not_in_guide", {})
+    present = {FREE_LINES[i.resource.type] for i in est.items if i.resource.type in FREE_LINES}
     for cat in CATEGORIES:
-        if cat not in covered and ours.get(cat, 0.0) > 0:
-            rows.append(GuideRow(CATEGORIES[cat], "", "", None, ours[cat],
+        if cat not in covered and (ours.get(cat, 0.0) > 0 or cat in present):
+            rows.append(GuideRow(CATEGORIES[cat], "", "", None, ours.get(cat, 0.0),
                                  extra_why.get(cat, "not in the guide's table")))
     title = f"{column.get('title', column_name)} — {column.get('title_ko', '')}".rstrip(" —")
     return title, rows

@@ -17,6 +17,11 @@ def usd(x: float) -> str:
     return f"${x:,.2f}"
 
 
+def whole(x: float) -> str:
+    """A whole-dollar amount (a budget): $1,996."""
+    return f"${x:,.0f}"
+
+
 def rate(x: float) -> str:
     """A unit price, with the digits it has: $0.0059."""
     return f"${x:.6g}"

@@ -66,26 +66,49 @@ def _default_tags(stack_json: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def env_stacks(outdir: Path, env: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(stack ID, layer, stack JSON) of every synthesized stack of ``env``, in layer order. The
-    provider's default tags say which environment and layer a stack is (``mvp-…`` alone would
-    also match an environment called ``mvp-eu``)."""
+def select_stacks(stacks: Mapping[str, Mapping[str, Any]], env: str
+                  ) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """(stack ID, layer, stack JSON) of the stacks of ``env`` among ``stacks`` (stack ID →
+    cdk.tf.json-shaped dict), in layer order. The provider's default tags say which
+    environment and layer a stack is (``mvp-…`` alone would also match an environment called
+    ``mvp-eu``)."""
     found = []
-    for path in sorted((outdir / "stacks").glob(f"{env}-*/cdk.tf.json")):
-        stack_json = json.loads(path.read_text())
+    for stack, stack_json in stacks.items():
         tags = _default_tags(stack_json)
-        stack = path.parent.name
-        if tags.get("Environment", env) != env:
+        if not stack.startswith(f"{env}-") or tags.get("Environment", env) != env:
             continue
         found.append((stack, tags.get("Layer") or stack.removeprefix(f"{env}-"), stack_json))
     return sorted(found, key=lambda s: (layer_rank(s[1]), s[0]))
 
 
+def env_stacks(outdir: Path, env: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(stack ID, layer, stack JSON) of every synthesized stack of ``env`` in ``outdir``
+    (``stacks/<env>-<layer>/cdk.tf.json``), in layer order."""
+    stacks = {path.parent.name: json.loads(path.read_text())
+              for path in sorted((outdir / "stacks").glob(f"{env}-*/cdk.tf.json"))}
+    return select_stacks(stacks, env)  # type: ignore[return-value]
+
+
 def load_synthesized(outdir: Path, env: str, default_region: str = "ap-northeast-2"
                      ) -> list[Resource]:
-    """Every managed resource of the env's synthesized stacks (``count`` expanded)."""
+    """Every managed resource of the env's synthesized stacks in ``outdir``."""
+    return stack_resources(env_stacks(outdir, env), default_region)
+
+
+def load_stacks(stacks: Mapping[str, Mapping[str, Any]], env: str,
+                default_region: str = "ap-northeast-2") -> list[Resource]:
+    """Every managed resource of the env's stacks given in memory (stack ID → the
+    cdk.tf.json-shaped dict, as a synthesizing app holds them): the same resources
+    ``load_synthesized`` reads from the files."""
+    return stack_resources(select_stacks(stacks, env), default_region)
+
+
+def stack_resources(stacks: Iterable[tuple[str, str, Mapping[str, Any]]],
+                    default_region: str = "ap-northeast-2") -> list[Resource]:
+    """Every managed resource of (stack ID, layer, stack JSON) triples (``count`` expanded):
+    the one reader behind ``load_synthesized`` and ``load_stacks``."""
     resources: list[Resource] = []
-    for stack, layer, stack_json in env_stacks(outdir, env):
+    for stack, layer, stack_json in stacks:
         regions = _provider_regions(stack_json, default_region)
         for rtype, bodies in stack_json.get("resource", {}).items():
             for name, body in bodies.items():

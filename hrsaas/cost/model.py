@@ -42,6 +42,25 @@ CATEGORIES = {
     "dynamodb": "DynamoDB",
     "backup": "AWS Backup",
     "ssm": "SSM Parameter Store",
+    # the audit layer (account baseline and cost guard)
+    "cloudtrail": "CloudTrail",
+    "guardduty": "GuardDuty",
+    "access_analyzer": "IAM Access Analyzer",
+    "config": "AWS Config",
+    "budgets": "AWS Budgets + Cost Anomaly Detection",
+    "eventbridge": "EventBridge",
+}
+
+# Free resource types and the category whose line they belong to: the guide comparison lists
+# such a line at $0.00 when the env has one (a finance owner sees the budget and the anomaly
+# monitor cost nothing, rather than not seeing them).
+FREE_LINES = {
+    "aws_cloudtrail": "cloudtrail",
+    "aws_accessanalyzer_analyzer": "access_analyzer",
+    "aws_budgets_budget": "budgets",
+    "aws_ce_anomaly_monitor": "budgets",
+    "aws_ce_anomaly_subscription": "budgets",
+    "aws_cloudwatch_event_rule": "eventbridge",
 }
 
 # Alternative prices a resource can show: what the total becomes with each kind applied.

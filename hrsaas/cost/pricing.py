@@ -10,6 +10,7 @@ selections). A type with neither a pricer nor a ``[free]`` entry in ``cost/price
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
@@ -19,6 +20,7 @@ from typing import Any
 
 from .fmt import num, rate, rel, usd
 from .model import (
+    CATEGORIES,
     REF,
     Assumptions,
     NotPriced,
@@ -471,25 +473,36 @@ def _db_instance(ctx: Ctx, r: Resource, out: Priced) -> None:
                 f"1-year reservation, no upfront: {rate(ri)}/h{az}")
 
 
+# ElastiCache engines and the key prefix of their node prices in cost/prices.toml.
+CACHE_ENGINES = {"redis": "", "valkey": "valkey_"}
+
+
+def cache_nodes(r: Resource) -> tuple[str, float, str]:
+    """(engine, nodes, how the count was read) of a replication group."""
+    engine = r.get("engine") or "redis"
+    if engine not in CACHE_ENGINES:
+        raise NotPriced(f"engine {engine}: only Redis OSS and Valkey node prices are in the "
+                        "table")
+    clusters = r.number("num_cache_clusters")
+    if clusters is not None:
+        return engine, clusters, f"{num(clusters)} node(s) (num_cache_clusters)"
+    shards = r.number("num_node_groups", 1.0) or 1.0
+    replicas = r.number("replicas_per_node_group", 0.0) or 0.0
+    return engine, shards * (replicas + 1), (f"{num(shards)} shard(s) × ({num(replicas)} "
+                                             "replica(s) + 1)")
+
+
 @pricer("aws_elasticache_replication_group")
 def _replication_group(ctx: Ctx, r: Resource, out: Priced) -> None:
-    engine = r.get("engine") or "redis"
-    if engine != "redis":
-        raise NotPriced(f"engine {engine}: only Redis OSS node prices are in the table")
+    engine, nodes, shape = cache_nodes(r)
+    prefix = CACHE_ENGINES[engine]
     node = r.get("node_type")
     if not node:
         raise NotPriced("node_type is only known at apply")
-    hourly = ctx.prices.region(r.region, "elasticache", "node_hour", node)
-    clusters = r.number("num_cache_clusters")
-    if clusters is not None:
-        nodes, shape = clusters, f"{num(clusters)} node(s) (num_cache_clusters)"
-    else:
-        shards = r.number("num_node_groups", 1.0) or 1.0
-        replicas = r.number("replicas_per_node_group", 0.0) or 0.0
-        nodes = shards * (replicas + 1)
-        shape = f"{num(shards)} shard(s) × ({num(replicas)} replica(s) + 1)"
+    hourly = ctx.prices.region(r.region, "elasticache", f"{prefix}node_hour", node)
     out.add("nodes", nodes * hourly * ctx.hours,
-            f"{shape} × {node} {rate(hourly)}/h × {num(ctx.hours)} h", "elasticache")
+            f"{shape} × {node} {rate(hourly)}/h ({engine}) × {num(ctx.hours)} h",
+            "elasticache")
     kept = r.number("snapshot_retention_limit", 0.0) or 0.0
     if kept > 1:
         data = float(ctx.assume("elasticache", "dataset_gib"))
@@ -497,13 +510,22 @@ def _replication_group(ctx: Ctx, r: Resource, out: Priced) -> None:
         out.add("snapshots beyond the free one", (kept - 1) * data * price,
                 f"{num(kept - 1)} snapshots × {num(data)} GB (elasticache.dataset_gib) × "
                 f"{rate(price)}/GB-month", "elasticache")
-    if ctx.prices.has(r.region, "elasticache", "node_ri_1y_hour", node):
-        ri = ctx.prices.region(r.region, "elasticache", "node_ri_1y_hour", node)
+    if ctx.prices.has(r.region, "elasticache", f"{prefix}node_ri_1y_hour", node):
+        ri = ctx.prices.region(r.region, "elasticache", f"{prefix}node_ri_1y_hour", node)
         out.alt("reserved", out.usd - nodes * (hourly - ri) * ctx.hours,
                 f"1-year reserved nodes, no upfront: {rate(ri)}/h")
 
 
 # storage, edge ------------------------------------------------------------------------------------
+
+
+def _usage_category(usage: Mapping[str, Any], default: str, where: str) -> str:
+    """The cost category an assumption pattern names (``category = "cloudtrail"``)."""
+    category = str(usage.get("category", default))
+    if category not in CATEGORIES:
+        raise NotPriced(f"{where}.category = {category!r} is not a cost category: use one of "
+                        f"{', '.join(CATEGORIES)}")
+    return category
 
 
 def _bucket_usage(ctx: Ctx, name: str) -> tuple[str, Mapping[str, Any]]:
@@ -520,11 +542,14 @@ def _s3_bucket(ctx: Ctx, r: Resource, out: Priced) -> None:
     p_put = ctx.prices.region(r.region, "s3", "put_1k")
     p_get = ctx.prices.region(r.region, "s3", "get_1k")
     where = f's3.buckets."{pattern}"'
+    # A pattern may name the cost category its buckets belong to (the audit trail's bucket is
+    # CloudTrail's cost, not the frontend's).
+    category = _usage_category(usage, "s3_cloudfront", where)
     out.add("storage (Standard)", gib * p_gib,
-            f"{num(gib)} GB ({where}.storage_gib) × {rate(p_gib)}/GB-month", "s3_cloudfront")
+            f"{num(gib)} GB ({where}.storage_gib) × {rate(p_gib)}/GB-month", category)
     out.add("requests", puts * p_put + gets * p_get,
             f"{num(puts)}k PUT × {rate(p_put)} + {num(gets)}k GET × {rate(p_get)} per 1,000 "
-            f"({where})", "s3_cloudfront")
+            f"({where})", category)
 
 
 @pricer("aws_cloudfront_distribution")
@@ -693,10 +718,11 @@ def _log_group(ctx: Ctx, r: Resource, out: Priced) -> None:
         raise NotPriced(f"log_group_class {klass} is not in the table")
     factor = 0.5 if klass == "INFREQUENT_ACCESS" else 1.0
     where = f'logs.groups."{pattern}"'
+    category = _usage_category(usage, "cloudwatch", where)  # CloudTrail's delivery: its own
     out.add("ingestion", gib * p_in * factor,
             f"{num(gib)} GB ({where}.ingest_gib) × {rate(p_in)}/GB"
             + (" × 0.5 (infrequent access)" if factor != 1 else "")
-            + (" (vended logs)" if vended else ""), "cloudwatch")
+            + (" (vended logs)" if vended else ""), category)
     days = r.number("retention_in_days", 0.0) or 0.0
     months = days / (365 / 12) if days > 0 else float(ctx.assume("logs", "never_expire_months"))
     ratio = float(ctx.assume("logs", "stored_fraction"))
@@ -705,7 +731,7 @@ def _log_group(ctx: Ctx, r: Resource, out: Priced) -> None:
     out.add("storage", stored * p_store,
             f"{num(gib)} GB × {num(ratio)} compressed (logs.stored_fraction) × "
             f"{months:.1f} months kept ({num(days) + ' days' if days else 'never expires'}) × "
-            f"{rate(p_store)}/GB-month", "cloudwatch")
+            f"{rate(p_store)}/GB-month", category)
 
 
 @pricer("aws_cloudwatch_metric_alarm")
@@ -723,6 +749,14 @@ def _metric_alarm(ctx: Ctx, r: Resource, out: Priced) -> None:
             f"{n} metric(s) evaluated × {rate(price)}/alarm-metric-month"
             + (" (high resolution)" if high_res else "")
             + (" (anomaly detection: ×3)" if anomaly else ""), "cloudwatch")
+
+
+@pricer("aws_cloudwatch_log_metric_filter")
+def _log_metric_filter(ctx: Ctx, r: Resource, out: Priced) -> None:
+    metrics = len(r.blocks("metric_transformation")) or 1
+    price = ctx.prices.region(r.region, "cloudwatch", "metric_month")
+    out.add("custom metric", metrics * price,
+            f"{metrics} metric(s) it publishes × {rate(price)}/metric-month", "cloudwatch")
 
 
 @pricer("aws_cloudwatch_dashboard")
@@ -816,3 +850,257 @@ def _backup_plan(ctx: Ctx, r: Resource, out: Priced) -> None:
                 out.add(f"{what}: copy transfer to {region}", moved * price,
                         f"{num(gib)} GB × {num(change)}/day × 30.4 days × {rate(price)}/GB "
                         "(incremental copies)", "backup")
+
+
+# audit and cost guard (the audit layer) -----------------------------------------------------------
+
+
+def _million(value: float) -> str:
+    return f"{num(value)} M"
+
+
+def _first_trail(ctx: Ctx, r: Resource) -> bool:
+    """Whether ``r`` is the env's first trail recording management events (the one copy of
+    management events CloudTrail delivers free), by address order."""
+    trails = sorted((t for t in ctx.pool.of_type("aws_cloudtrail") if _records_management(t)),
+                    key=lambda t: t.key)
+    return bool(trails) and trails[0].key == r.key
+
+
+def _records_management(r: Resource) -> bool:
+    advanced = r.blocks("advanced_event_selector")
+    if advanced:
+        return any(_selector_category(s) == "Management" for s in advanced)
+    selectors = r.blocks("event_selector")
+    return not selectors or any(s.get("include_management_events", True) is not False
+                                for s in selectors)
+
+
+def _selector_category(selector: Mapping[str, Any]) -> str | None:
+    for field_selector in selector.get("field_selector") or []:
+        if isinstance(field_selector, Mapping) and field_selector.get("field") == "eventCategory":
+            equals = field_selector.get("equals") or []
+            return str(equals[0]) if equals else None
+    return None
+
+
+def _records_data_events(r: Resource) -> bool:
+    if any(_selector_category(s) == "Data" for s in r.blocks("advanced_event_selector")):
+        return True
+    return any(s.get("data_resource") for s in r.blocks("event_selector"))
+
+
+@pricer("aws_cloudtrail")
+def _cloudtrail(ctx: Ctx, r: Resource, out: Priced) -> None:
+    events = float(ctx.assume("cloudtrail", "management_events_million"))
+    if _records_management(r):
+        first = bool(ctx.assume("cloudtrail", "first_copy")) and _first_trail(ctx, r)
+        if first:
+            out.note(f"management events: the first copy in an account is free "
+                     f"({_million(events)} a month, cloudtrail.management_events_million); an "
+                     "organization trail recording them already makes this copy "
+                     "paid (cloudtrail.first_copy = false)")
+        else:
+            price = ctx.prices.world("cloudtrail", "management_copy_100k")
+            out.add("management events (an additional copy)", events * 10 * price,
+                    f"{_million(events)} (cloudtrail.management_events_million) × "
+                    f"{rate(price)}/100,000", "cloudtrail")
+    if _records_data_events(r):
+        data = float(ctx.assume("cloudtrail", "data_events_million"))
+        price = ctx.prices.world("cloudtrail", "data_events_100k")
+        out.add("data events", data * 10 * price,
+                f"{_million(data)} (cloudtrail.data_events_million) × {rate(price)}/100,000",
+                "cloudtrail")
+    insights = [s.get("insight_type") for s in r.blocks("insight_selector")]
+    if insights:
+        price = ctx.prices.world("cloudtrail", "insights_100k")
+        out.add("Insights", len(insights) * events * 10 * price,
+                f"{len(insights)} insight type(s) × {_million(events)} management events "
+                f"analyzed × {rate(price)}/100,000", "cloudtrail")
+    if r.get("is_multi_region_trail") is True:
+        out.note("multi-region: the assumption counts the management events of every region")
+    if not out.components:
+        out.free("the first copy of management events has no charge (its bucket and its "
+                 "CloudWatch Logs delivery are priced on their own)")
+
+
+# GuardDuty features priced per unit of their own: feature name → (price key, what it measures).
+_GUARDDUTY_EVENTS = {"S3_DATA_EVENTS": ("s3_data_events_million", "s3_data_events_million",
+                                        "S3 data events")}
+
+
+def _fargate_vcpus(ctx: Ctx) -> tuple[float, str]:
+    """vCPUs of every ECS service's running tasks in the pool (Runtime Monitoring bills them)."""
+    total = 0.0
+    for service in ctx.pool.of_type("aws_ecs_service"):
+        td = task_definition(ctx.pool, service)
+        tasks, _ = running_number(service, "desired_count")
+        cpu = td.number("cpu") if td is not None else None
+        if tasks is None or cpu is None:
+            raise NotPriced(f"{service.address}: its task count or cpu is only known at apply")
+        total += tasks * cpu / 1024
+    return total, f"{num(total)} vCPU of the ECS services' tasks"
+
+
+def _rds_vcpus(ctx: Ctx) -> tuple[float, str]:
+    total = 0.0
+    for db in ctx.pool.of_type("aws_db_instance"):
+        cls = db.get("instance_class")
+        vcpus = ctx.prices.table.get("instance_vcpus", {}).get(cls)
+        if not vcpus:
+            raise NotPriced(f"vCPUs of {cls} are not in [instance_vcpus] of "
+                            f"{rel(ctx.prices.path)}")
+        total += vcpus
+    return total, f"{num(total)} vCPU of the RDS instances"
+
+
+def _guardduty_feature(ctx: Ctx, region: str, feature: str, out: Priced) -> None:
+    """Add one enabled GuardDuty protection plan's monthly price."""
+    if feature in _GUARDDUTY_EVENTS:
+        key, assumption, what = _GUARDDUTY_EVENTS[feature]
+        amount = float(ctx.assume("guardduty", assumption))
+        price = ctx.prices.region(region, "guardduty", key)
+        out.add(what, amount * price,
+                f"{_million(amount)} (guardduty.{assumption}) × {rate(price)}/M", "guardduty")
+    elif feature == "RUNTIME_MONITORING":
+        vcpus, why = _fargate_vcpus(ctx)
+        price = ctx.prices.region(region, "guardduty", "runtime_vcpu_month")
+        out.add("Runtime Monitoring (ECS Fargate)", vcpus * price,
+                f"{why} × {rate(price)}/vCPU-month", "guardduty")
+    elif feature == "RDS_LOGIN_EVENTS":
+        vcpus, why = _rds_vcpus(ctx)
+        price = ctx.prices.region(region, "guardduty", "rds_vcpu_month")
+        out.add("RDS login activity", vcpus * price,
+                f"{why} × {rate(price)}/vCPU-month", "guardduty")
+    elif feature == "LAMBDA_NETWORK_LOGS":
+        gib = float(ctx.assume("guardduty", "lambda_network_gib"))
+        price = ctx.prices.region(region, "guardduty", "flow_dns_gib")
+        out.add("Lambda network activity", gib * price,
+                f"{num(gib)} GB (guardduty.lambda_network_gib) × {rate(price)}/GB", "guardduty")
+    elif feature in ("EKS_AUDIT_LOGS", "EKS_RUNTIME_MONITORING", "EBS_MALWARE_PROTECTION"):
+        if ctx.pool.of_type("aws_eks_cluster") or ctx.pool.of_type("aws_instance"):
+            raise NotPriced(f"GuardDuty {feature} over EKS/EC2 is not in the table")
+        out.note(f"{feature}: $0 — the environment runs no EKS cluster or EC2 instance")
+    else:
+        raise NotPriced(f"GuardDuty feature {feature} is not in the table")
+
+
+@pricer("aws_guardduty_detector")
+def _guardduty_detector(ctx: Ctx, r: Resource, out: Priced) -> None:
+    if r.get("enable") is False:
+        out.free("a disabled detector analyzes nothing")
+        return
+    events = float(ctx.assume("cloudtrail", "management_events_million"))
+    p_events = ctx.prices.region(r.region, "guardduty", "management_events_million")
+    gib = float(ctx.assume("guardduty", "flow_dns_gib"))
+    p_gib = ctx.prices.region(r.region, "guardduty", "flow_dns_gib")
+    out.add("CloudTrail management events analyzed", events * p_events,
+            f"{_million(events)} (cloudtrail.management_events_million) × {rate(p_events)}/M",
+            "guardduty")
+    out.add("VPC flow and DNS logs analyzed", gib * p_gib,
+            f"{num(gib)} GB (guardduty.flow_dns_gib) × {rate(p_gib)}/GB", "guardduty")
+    sources = r.block("datasources")
+    if as_block(sources.get("s3_logs")).get("enable") is True:
+        _guardduty_feature(ctx, r.region, "S3_DATA_EVENTS", out)
+    out.note("the first 30 days of every protection plan are a free trial (not applied)")
+
+
+@pricer("aws_guardduty_detector_feature")
+def _guardduty_detector_feature(ctx: Ctx, r: Resource, out: Priced) -> None:
+    if (r.get("status") or "ENABLED") != "ENABLED":
+        out.free("a disabled protection plan analyzes nothing")
+        return
+    name = str(r.get("name") or "")
+    _guardduty_feature(ctx, r.region, name, out)
+    if not out.components:
+        out.free(out.notes[-1] if out.notes else f"{name} analyzes nothing here")
+
+
+@pricer("aws_accessanalyzer_analyzer")
+def _access_analyzer(ctx: Ctx, r: Resource, out: Priced) -> None:
+    kind = r.get("type") or "ACCOUNT"
+    if kind in ("ACCOUNT", "ORGANIZATION"):
+        out.free("external-access analyzers have no charge")
+        return
+    if kind not in ("ACCOUNT_UNUSED_ACCESS", "ORGANIZATION_UNUSED_ACCESS"):
+        raise NotPriced(f"analyzer type {kind} is not in the table")
+    ours = sum(len(ctx.pool.of_type(t)) for t in ("aws_iam_role", "aws_iam_user",
+                                                  "aws_iam_service_linked_role"))
+    others = float(ctx.assume("access_analyzer", "principals_outside_project"))
+    price = ctx.prices.region(r.region, "accessanalyzer", "unused_access_principal_month")
+    out.add("unused-access analysis", (ours + others) * price,
+            f"({ours} IAM roles/users of the environment's stacks + {num(others)} others "
+            f"(access_analyzer.principals_outside_project)) × {rate(price)}/principal-month",
+            "access_analyzer")
+
+
+@pricer("aws_config_configuration_recorder")
+def _config_recorder(ctx: Ctx, r: Resource, out: Priced) -> None:
+    mode = r.block("recording_mode")
+    frequency = mode.get("recording_frequency") or "CONTINUOUS"
+    if frequency not in ("CONTINUOUS", "DAILY"):
+        raise NotPriced(f"recording_frequency {frequency} is not in the table")
+    items = float(ctx.assume("config", "configuration_items"))
+    key = "configuration_item_continuous" if frequency == "CONTINUOUS" else \
+        "configuration_item_periodic"
+    price = ctx.prices.region(r.region, "config", key)
+    out.add("configuration items recorded", items * price,
+            f"{num(items)} items (config.configuration_items) × {rate(price)}/item "
+            f"({frequency.lower()} recording)", "config")
+
+
+@pricer("aws_config_config_rule")
+def _config_rule(ctx: Ctx, r: Resource, out: Priced) -> None:
+    evaluations = float(ctx.assume("config", "evaluations_per_rule"))
+    price = ctx.prices.region(r.region, "config", "rule_evaluation")
+    out.add("rule evaluations", evaluations * price,
+            f"{num(evaluations)} evaluations (config.evaluations_per_rule) × {rate(price)}",
+            "config")
+
+
+def _action_enabled(ctx: Ctx, budget: Resource) -> bool:
+    name = budget.get("name")
+    bare = re.sub(r"\[\d+\]$", "", budget.address)
+    return any(bare in a.refs.get("budget_name", ()) or (name and a.get("budget_name") == name)
+               for a in ctx.pool.of_type("aws_budgets_budget_action"))
+
+
+@pricer("aws_budgets_budget")
+def _budget(ctx: Ctx, r: Resource, out: Priced) -> None:
+    if not _action_enabled(ctx, r):
+        out.free("budgets without actions have no charge (alerts to SNS/e-mail included)")
+        return
+    enabled = sorted((b for b in ctx.pool.of_type("aws_budgets_budget")
+                      if _action_enabled(ctx, b)), key=lambda b: b.key)
+    free = int(ctx.prices.world("budgets", "free_action_budgets"))
+    if [b.key for b in enabled].index(r.key) < free:
+        out.free(f"the first {free} action-enabled budgets of an account have no charge")
+        return
+    day = ctx.prices.world("budgets", "action_budget_day")
+    days = ctx.hours / 24
+    out.add("action-enabled budget", day * days,
+            f"{rate(day)}/day × {num(round(days, 1))} days (beyond the first {free})", "budgets")
+
+
+def _aws_service_events(pattern: Any) -> bool:
+    """Whether an EventBridge pattern matches only events AWS services send (``aws.*``)."""
+    try:
+        parsed = json.loads(pattern) if isinstance(pattern, str) else None
+    except ValueError:
+        return False
+    sources = parsed.get("source") if isinstance(parsed, Mapping) else None
+    return bool(sources) and all(isinstance(s, str) and s.startswith("aws.") for s in sources)
+
+
+@pricer("aws_cloudwatch_event_rule")
+def _event_rule(ctx: Ctx, r: Resource, out: Priced) -> None:
+    bus = r.get("event_bus_name") or "default"
+    if bus == "default" and _aws_service_events(r.get("event_pattern")):
+        out.free("AWS service events on the default bus have no charge (the SNS topic it "
+                 "targets is priced)")
+        return
+    events = float(ctx.assume("eventbridge", "custom_events_million"))
+    price = ctx.prices.region(r.region, "eventbridge", "custom_events_million")
+    out.add("custom events", events * price,
+            f"{_million(events)} (eventbridge.custom_events_million) × {rate(price)}/M",
+            "eventbridge")

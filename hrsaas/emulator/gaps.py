@@ -6,7 +6,8 @@ Real environments never get these: the gaps and the drift below are moto's, not 
 Gaps the project closes itself are not listed here: they are emulator extensions
 (``hrsaas/emulator/extensions/``, installed by the launcher) — ElastiCache parameter groups,
 replication-group member clusters and deletes, Application Auto Scaling tags, AWS Backup
-selections, SQS redrive-allow policies and compact redrive-policy JSON.
+selections, SQS redrive-allow policies and compact redrive-policy JSON, IAM Access Analyzer,
+Budgets notification subscribers and tags, Cost Anomaly Detection monitors and subscriptions.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
 }
 
 # Layers the emulator cannot apply, with the reason. `make deploy ENV=local` plans them (the
-# plan must succeed) and applies everything else. Empty: cache, scaling and backup apply since
-# the extensions elasticache, application_autoscaling and backup close their gaps.
+# plan must succeed) and applies everything else. Empty: cache, scaling, backup, audit and
+# budget apply since the extensions elasticache, application_autoscaling, backup,
+# accessanalyzer, budgets and cost_explorer close their gaps.
 PLAN_ONLY_LAYERS: dict[str, str] = {}
 
 

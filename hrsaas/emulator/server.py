@@ -21,7 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"  # moto and the extensions live in the project venv
 
 # moto settings the round trip relies on (PLATFORM.md): fast ACM validation, managed IAM
-# policies loaded so attachments resolve.
+# policies loaded so attachments resolve. No moto state-transition setting (moto_api
+# state_manager) is needed: of the models the layers use only CloudFront distributions have one,
+# and the provider's first poll, after its own fixed 30 s delay, already sees them Deployed. The
+# other waits of a local deploy are the provider's fixed delays and repeated reads (S3 lifecycle,
+# SQS attributes, RDS, ALB, Route 53), the same on AWS; an emulator-caused one is fixed where it
+# arises, in an extension (extensions/rds_certificates.py).
 MOTO_ENV = {
     "MOTO_ACM_VALIDATION_WAIT": "1",
     "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",

@@ -74,6 +74,10 @@ DEFAULT_TARGETS = {"terraform_json": ROOT / "cdktf.out" / "stacks",
 REPORT_FILES = ("results_json.json", "results_sarif.sarif", "results_junitxml.xml")
 CHECKOV_TIMEOUT = 900  # seconds
 CHECK_ID = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*_\d+$")  # CKV_AWS_18, CKV2_AWS_5
+# The project's own rule pack (hrsaas/gate/rules, hrsaas/gate/rulepack.py) shares this file:
+# its entries name a rule ID and apply to the rule pack only, never to a checkov framework.
+RULE_ID = re.compile(r"^HRS\d{3}$")  # HRS001
+RULEPACK = "rulepack"
 SUPPRESSION_KEYS = {"check", "stacks", "resource", "reason", "frameworks", "when"}
 
 
@@ -305,8 +309,10 @@ def load_suppressions(path: Path) -> list[Suppression]:
         if extra:
             errors.append(f"unknown keys {extra} (allowed: {sorted(SUPPRESSION_KEYS)})")
         check = entry.get("check")
-        if not isinstance(check, str) or not CHECK_ID.match(check):
-            errors.append(f"`check` must be one exact checkov ID like CKV_AWS_18, got {check!r}")
+        rule = isinstance(check, str) and bool(RULE_ID.match(check))
+        if not isinstance(check, str) or not (CHECK_ID.match(check) or rule):
+            errors.append(f"`check` must be one exact checkov ID like CKV_AWS_18 or a rule-pack "
+                          f"ID like HRS001, got {check!r}")
         stacks = entry.get("stacks")
         if (not isinstance(stacks, list) or not stacks
                 or not all(isinstance(s, str) and s.strip() for s in stacks)):
@@ -319,9 +325,12 @@ def load_suppressions(path: Path) -> list[Suppression]:
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             errors.append("`reason` is required: say why this finding is an accepted exception")
-        frameworks = entry.get("frameworks", list(FRAMEWORKS))
-        if (not isinstance(frameworks, list) or not frameworks
-                or not set(frameworks) <= set(FRAMEWORKS)):
+        frameworks = entry.get("frameworks", [RULEPACK] if rule else list(FRAMEWORKS))
+        if rule and "frameworks" in entry:
+            errors.append("`frameworks` is for checkov entries: a rule-pack entry (HRS…) "
+                          "applies to the synthesized stacks only; remove the key")
+        elif not rule and (not isinstance(frameworks, list) or not frameworks
+                           or not set(frameworks) <= set(FRAMEWORKS)):
             errors.append(f"`frameworks` must be a non-empty list of {list(FRAMEWORKS)}, "
                           f"got {frameworks!r}")
         raw_when = entry.get("when", [])

@@ -7,9 +7,11 @@ from ..emulator import ignore_emulator_drift
 from ..runner.guard import is_stateful
 from ..tf import App
 from ..topology import LAYERS
+from .audit import AuditStack
 from .backup import BackupStack
 from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
+from .budget import BudgetStack
 from .cache import CacheOutputs, CacheStack
 from .compute import ComputeOutputs, ComputeStack
 from .data import DataOutputs, DataStack
@@ -48,8 +50,9 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     observability = ObservabilityStack(app, env, security=security, data=data, edge=edge,
                                        compute=compute)
     backup = BackupStack(app, env, security=security, data=data, edge=edge)
+    audit = AuditStack(app, env, security=security, observability=observability)
     stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging, registry,
-                                dns, edge, compute, scaling, observability, backup]
+                                dns, edge, compute, scaling, observability, backup, audit]
     for stack in stacks[1:]:
         # Every remote-state backend lives in the bootstrap layer's bucket.
         stack.add_dependency(bootstrap)
@@ -63,6 +66,11 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     if env.is_emulated:
         for stack in stacks:
             ignore_emulator_drift(stack)
+    # Last: its amount is the estimate of every stack above, as built (hrsaas/cost/budget.py).
+    budget = BudgetStack(app, env, observability=observability, priced=stacks)
+    budget.add_dependency(bootstrap)
+    budget.add_dependency(security)
+    stacks.append(budget)
     return stacks
 
 
@@ -71,7 +79,9 @@ __all__ = [
     "BootstrapOutputs",
     "BootstrapStack",
     "CacheOutputs",
+    "AuditStack",
     "BackupStack",
+    "BudgetStack",
     "CacheStack",
     "ComputeOutputs",
     "ComputeStack",

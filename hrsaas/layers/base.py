@@ -10,9 +10,10 @@ from ..tf import Construct, LocalBackend, S3Backend, TerraformStack, aws
 
 # Every AWS API the layers call: on the emulator each one must point at loopback.
 EMULATED_SERVICES = (
-    "acm", "applicationautoscaling", "backup", "cloudfront", "cloudwatch", "dynamodb", "ec2",
-    "ecr", "ecs", "elasticache", "elbv2", "events", "iam", "kms", "logs", "rds", "route53",
-    "s3", "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
+    "accessanalyzer", "acm", "applicationautoscaling", "backup", "budgets", "ce", "cloudfront",
+    "cloudtrail", "cloudwatch", "configservice", "dynamodb", "ec2", "ecr", "ecs", "elasticache",
+    "elbv2", "events", "guardduty", "iam", "kms", "logs", "rds", "route53", "s3",
+    "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
 )
 # The emulator's fixed, fake credentials. Real environments carry none: credentials come from
 # the caller (OIDC in CI, a profile locally).

@@ -15,10 +15,16 @@ from modules.secure_bucket import SecureBucket, SecureBucketProps
 from modules.state_lock_table import StateLockTable, StateLockTableProps
 
 from ..config import Environment
+from ..devtools.github_settings import load_settings
 from ..emulator import enforces_tls_in_policies
 from ..tf import Construct
+from ..topology import LAYERS
 from .base import LayerStack
 from .outputs import LayerOutputs, output
+
+# Layers whose state holds a secret the plan role must not read: the cache layer stores the
+# Redis AUTH token (provider 5.x has no write-only auth_token; modules/redis/README.md).
+SECRET_STATE_LAYERS: tuple[str, ...] = ("cache",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,14 +63,26 @@ class BootstrapStack(LayerStack):
             deletion_protection=env.capabilities.deletion_protection,
         ))
         # The CI identity lives here: it must exist before any pipeline can run, and this is
-        # the layer a person applies with their own credentials.
+        # the layer a person applies with their own credentials. Its subjects follow the
+        # repository's OIDC sub template in .github/settings/github.toml (one source: the
+        # same file `hrsaas github-settings` applies to GitHub).
+        github = load_settings()
+        remote = [layer for layer in LAYERS if layer != "bootstrap"]
         ci = GithubOidc(self, "ci", GithubOidcProps(
             repository=env.ci.github_repository, environment=env.name,
             plan_role_name=self.names.ci_role("plan"),
             apply_role_name=self.names.ci_role("apply"),
+            subject_claim_keys=github.claim_keys, deploy_workflow=github.deploy_workflow,
+            main_plan_workflows=github.main_plan_workflows,
+            pull_request_workflow=github.pull_request_workflow,
+            main_branch=github.main_branch,
             provider_arn=env.ci.oidc_provider_arn, account_id=env.account_id,
             region=env.region, state_bucket=self.names.state_bucket(),
             lock_table=self.names.lock_table(), state_key_arn=key_arn,
+            plan_state_keys=tuple(self.names.state_key(layer) for layer in remote
+                                  if layer not in SECRET_STATE_LAYERS),
+            secret_state_keys=tuple(self.names.state_key(layer)
+                                    for layer in SECRET_STATE_LAYERS),
             publish_role_name=self.names.ci_role("publish"),
             publisher_repositories=env.ci.publisher_repositories,
             image_repositories_prefix=f"{env.project}/",

@@ -95,6 +95,7 @@ class EdgeStack(LayerStack):
             aliases=edge.frontend_aliases, certificate_arn=cloudfront_cert.arn,
             price_class=edge.price_class, minimum_tls=edge.minimum_tls, waf=edge.waf,
             us_east_1=us_east_1, force_destroy=env.is_emulated, deny_insecure_transport=tls,
+            wait_for_deployment=not env.is_emulated,
             log_writers=(alb_log_writer(env.region, env.account_id,
                                         self.names.global_bucket("logs")),),
         ))

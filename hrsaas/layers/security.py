@@ -28,7 +28,9 @@ KEYS = {
 }
 # Services that use a key themselves, not on a caller's behalf: SNS encrypts what it delivers
 # to the encrypted queues; CloudWatch publishes alarms to the encrypted alarm topics.
-KEY_SERVICE_PRINCIPALS = {"messaging": ("sns.amazonaws.com", "cloudwatch.amazonaws.com")}
+KEY_SERVICE_PRINCIPALS = {"messaging": ("sns.amazonaws.com", "cloudwatch.amazonaws.com",
+                                         "events.amazonaws.com", "budgets.amazonaws.com",
+                                         "costalerts.amazonaws.com")}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,8 @@
     hrsaas ci env prod --format github               # one env's region, roles
     hrsaas ci drift plans/prod --summary "$GITHUB_STEP_SUMMARY"
     hrsaas ci redact plans/prod/prod-data.json      # before uploading it
+    hrsaas ci hashes --outdir base/cdktf.out > base-hashes.json   # on the base commit
+    hrsaas ci --per env --changed-from base-hashes.json --format github >> "$GITHUB_OUTPUT"
 
 **Matrix.** One entry per stack of every real (non-emulated) environment — ``env``, ``stack``,
 ``region``, ``account_id``, ``plan_role_arn``, ``apply_role_arn`` — environments in file order,
@@ -14,6 +16,19 @@ deploy`` use, built from the dependencies the layers declare, so the matrix cann
 a deploy — a hand-kept layer list could. Stacks with a local backend (bootstrap: its state is on
 the machine of the person who applies it) are left out unless ``--include-local-state``: CI
 cannot read their state, so their plan would show everything as new and always look drifted.
+
+**Changed stacks** (``--changed-from BASE``): only the stacks whose synthesized Terraform differs
+from the base commit's, plus every stack that depends on one of them (transitively, by the
+``dependencies`` of this ``cdktf.out/manifest.json``: a consumer reads its producers' outputs,
+so it is re-planned when they may change). ``BASE`` is the base commit's synthesized
+``cdktf.out`` or the file ``hrsaas ci hashes`` wrote from it. A stack the base does not have is
+changed. What Terraform ignores or what differs between two checkouts of the same code is
+normalised away before comparing: ``//`` metadata (construct paths, cdktf's version, output
+shapes) and the folder of a local backend's state file. With ``--per env`` each entry also
+carries ``stacks`` (space-separated, dependency order) for ``hrsaas plan --env <env> --only …``;
+environments with nothing selected are left out, and ``--format github`` adds ``count=<n>``
+(the selected stacks) so a workflow can skip planning when it is 0 (an empty matrix is an
+error on GitHub).
 
 **Drift** (``drift DIR``): exit 0 when no saved plan in ``DIR`` would change anything (every
 ``resource_changes`` action is ``no-op`` or ``read``), 1 when one would (the addresses are
@@ -28,6 +43,7 @@ shape (booleans and nulls stay), so the JSON can be uploaded as an artifact and 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -81,19 +97,119 @@ def has_remote_state(outdir: Path, stack: str) -> bool:
 
 
 def plan_matrix(envs: Sequence[Environment], outdir: Path = OUTDIR, *, per: str = "stack",
-                include_local_state: bool = False) -> dict[str, list[dict[str, str]]]:
+                include_local_state: bool = False, selected: set[str] | None = None
+                ) -> dict[str, list[dict[str, str]]]:
     """``{"include": [...]}`` for ``strategy.matrix``: per stack (needs a synthesized
-    ``outdir``) or per environment."""
+    ``outdir``) or per environment. ``selected`` (``select_stacks``): only those stacks, and
+    per environment only the environments with one, each with its ``stacks``."""
     include: list[dict[str, str]] = []
     for env in envs:
         entry = env_entry(env)
-        if per == "env":
+        if per == "env" and selected is None:
             include.append(entry)
             continue
-        for stack in stack_order(env.name, outdir):
-            if include_local_state or has_remote_state(outdir, stack):
-                include.append({"env": env.name, "stack": stack, **entry})
+        stacks = [stack for stack in stack_order(env.name, outdir)
+                  if (include_local_state or has_remote_state(outdir, stack))
+                  and (selected is None or stack in selected)]
+        if per == "env":
+            if stacks:
+                include.append({**entry, "stacks": " ".join(stacks)})
+            continue
+        include += [{"env": env.name, "stack": stack, **entry} for stack in stacks]
     return {"include": include}
+
+
+def selected_count(matrix: dict[str, list[dict[str, str]]]) -> int:
+    return sum(len(e["stacks"].split()) if "stacks" in e else 1 for e in matrix["include"])
+
+
+# --- changed stacks ------------------------------------------------------------------------
+
+HASHES_FORMAT = 1
+
+
+def normalise(spec: Any) -> Any:
+    """A synthesized stack without what cannot change a plan or differs between checkouts:
+    every ``//`` key (Terraform ignores them: cdktf metadata, construct paths, output shapes)
+    and a local backend's absolute folder (the checkout's or HRSAAS_STATE_DIR's path)."""
+    if isinstance(spec, dict):
+        clean = {k: normalise(v) for k, v in spec.items() if k != "//"}
+        local = (clean.get("terraform") or {}).get("backend", {}).get("local") \
+            if isinstance(clean.get("terraform"), dict) else None
+        if isinstance(local, dict) and isinstance(local.get("path"), str):
+            local["path"] = "/".join(Path(local["path"]).parts[-2:])  # <env>/<layer>.tfstate
+        return clean
+    if isinstance(spec, list):
+        return [normalise(v) for v in spec]
+    return spec
+
+
+def stack_hash(path: Path) -> str:
+    spec = json.loads(path.read_text())
+    canonical = json.dumps(normalise(spec), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stack_hashes(outdir: Path) -> dict[str, str]:
+    """stack → hash of its normalised ``cdk.tf.json``, for every stack of the manifest."""
+    manifest = _manifest(outdir)
+    return {name: stack_hash(outdir / spec.get("synthesizedStackPath",
+                                               f"stacks/{name}/cdk.tf.json"))
+            for name, spec in sorted(manifest["stacks"].items())}
+
+
+def _manifest(outdir: Path) -> dict[str, Any]:
+    path = outdir / "manifest.json"
+    if not path.is_file():
+        raise MatrixError(f"{path} does not exist: synthesize first (`hrsaas synth --outdir "
+                          f"{outdir}`)")
+    return json.loads(path.read_text())
+
+
+def base_hashes(base: Path) -> dict[str, str]:
+    """The base commit's hashes: from its ``cdktf.out`` folder or a ``hashes`` file."""
+    if base.is_dir():
+        return stack_hashes(base)
+    if not base.is_file():
+        raise MatrixError(f"--changed-from {base}: no such folder or file (the base commit's "
+                          "cdktf.out, or the output of `hrsaas ci hashes` on it)")
+    try:
+        data = json.loads(base.read_text())
+    except ValueError as exc:
+        raise MatrixError(f"--changed-from {base}: not JSON ({exc}); write it with "
+                          "`hrsaas ci hashes --outdir <base cdktf.out>`") from None
+    if not isinstance(data, dict) or data.get("format") != HASHES_FORMAT \
+            or not isinstance(data.get("stacks"), dict):
+        raise MatrixError(f"--changed-from {base}: not a hashes file of format {HASHES_FORMAT} "
+                          "(write it with `hrsaas ci hashes --outdir <base cdktf.out>`)")
+    return {str(k): str(v) for k, v in data["stacks"].items()}
+
+
+def consumers(outdir: Path) -> dict[str, set[str]]:
+    """stack → the stacks that depend on it directly (the manifest's ``dependencies``)."""
+    found: dict[str, set[str]] = {}
+    for name, spec in _manifest(outdir)["stacks"].items():
+        found.setdefault(name, set())
+        for dependency in spec.get("dependencies", []):
+            found.setdefault(dependency, set()).add(name)
+    return found
+
+
+def changed_stacks(outdir: Path, base: dict[str, str]) -> set[str]:
+    """Stacks whose normalised JSON differs from ``base`` (or that ``base`` does not have)."""
+    return {name for name, digest in stack_hashes(outdir).items() if base.get(name) != digest}
+
+
+def select_stacks(outdir: Path, base: dict[str, str]) -> set[str]:
+    """The changed stacks and, transitively, every stack that depends on one of them."""
+    edges = consumers(outdir)
+    selected, queue = set(), sorted(changed_stacks(outdir, base))
+    while queue:
+        stack = queue.pop()
+        if stack not in selected:
+            selected.add(stack)
+            queue.extend(edges.get(stack, ()))
+    return selected
 
 
 # --- drift ---------------------------------------------------------------------------------
@@ -208,7 +324,8 @@ def _write(entry: dict[str, Any], fmt: str, key: str | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv.pop(0) if argv and argv[0] in ("env", "drift", "redact") else "matrix"
+    command = argv.pop(0) if argv and argv[0] in ("env", "drift", "redact", "hashes") \
+        else "matrix"
     parser = argparse.ArgumentParser(prog=f"hrsaas ci {command}",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -223,6 +340,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                             help="the synthesized cdktf.out (per stack)")
         parser.add_argument("--include-local-state", action="store_true",
                             help="also stacks with a local backend (bootstrap)")
+        parser.add_argument("--changed-from", type=Path, default=None, metavar="BASE",
+                            help="only stacks whose synthesized JSON differs from BASE (the "
+                            "base commit's cdktf.out, or `hrsaas ci hashes` of it) and their "
+                            "consumers")
+    elif command == "hashes":
+        parser.add_argument("--outdir", type=Path, default=OUTDIR,
+                            help="the synthesized cdktf.out to fingerprint")
     elif command == "env":
         parser.add_argument("name")
     elif command == "drift":
@@ -234,9 +358,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "matrix":
             envs = real_environments([n for n in args.envs.split(",") if n])
+            selected = None if args.changed_from is None else select_stacks(
+                args.outdir, base_hashes(args.changed_from))
             matrix = plan_matrix(envs, args.outdir, per=args.per,
-                                 include_local_state=args.include_local_state)
+                                 include_local_state=args.include_local_state,
+                                 selected=selected)
             _write(matrix, args.format, key="matrix")
+            if selected is not None:
+                count = selected_count(matrix)
+                if args.format == "github":
+                    print(f"count={count}")
+                print(f"{count} stack(s) selected: changed since {args.changed_from}, or "
+                      "depending on a changed stack", file=sys.stderr)
+        elif command == "hashes":
+            print(json.dumps({"format": HASHES_FORMAT, "stacks": stack_hashes(args.outdir)},
+                             indent=2))
         elif command == "env":
             [env] = real_environments([args.name])
             _write(env_entry(env), args.format)

@@ -4,6 +4,8 @@
     hrsaas summary plans --scan reports/plans/scan_summary.json
     hrsaas summary plans/prod --out summary.md --limit 65536
     hrsaas summary --run-url "$RUN_URL"   # in CI: link the run's artifacts
+    hrsaas summary --sha "$HEAD_SHA" --base-suppressions base-suppressions.toml
+    hrsaas summary --sha "$HEAD_SHA" --plans-result failure   # the plan job saved nothing
 
 Reads the layout ``hrsaas plan --env <env>`` writes: ``plans/<env>/`` holds per
 stack ``<stack>.tfplan``, ``<stack>.json`` (``terraform show -json``) and ``<stack>.txt`` (the
@@ -14,16 +16,25 @@ alphabetically. The optional ``--scan`` file is the checkov gate's verdict over 
 (``hrsaas.gate.checkov --framework terraform_plan``); stacks it does not name show "not scanned".
 
 The comment, in this order: a hidden marker (a workflow finds and updates its sticky comment by
-it), the verdict, every DESTROY and REPLACE (what a reviewer must not miss), one table per
+it), the commit and the run (``--sha``/``--run-url``, else GitHub's ``GITHUB_SHA`` and run
+variables), the verdict, the plans the destroy guard refused with every refused address (red:
+the runner saved their JSON, then wrote ``<stack>.error.txt`` with ``plan guard failed: …``),
+every DESTROY and REPLACE (what a reviewer must not miss), the consumers whose inputs change
+(their ``.meta`` ``planned_inputs``: hrsaas/runner/speculative.py), the checkov suppressions the
+change adds (``--base-suppressions``: hrsaas/review/suppressions.py), one table per
 environment (add / change / destroy / replace, checkov, status), the checkov failures, and each
-stack's plan text folded in ``<details>``. It stays under GitHub's comment limit (65,536
-characters): the plan texts are cut first, the largest first (state refresh progress before
-any change), with a note that the full plans are in the workflow's artifacts. The destroy/replace
-list and the tables are never dropped; only a list too long for any comment keeps the rows that
-fit and counts the rest.
+stack's plan text folded in ``<details>``. A run whose plan job saved no plan
+(``--plans-result failure|cancelled|skipped|unchanged``) gets a comment saying so for its commit,
+so the sticky comment never keeps an older commit's result.
+
+It stays under GitHub's comment limit (65,536 characters): the plan texts are cut first, the
+largest first (state refresh progress before any change), with a note that the full plans are
+in the workflow's artifacts. The destroy/replace list and the tables are never dropped; only a
+list too long for any comment keeps the rows that fit and counts the rest.
 
 Exit 0 when the summary is written, whatever the plans contain (it is a report, not a gate);
-exit 2 when the plans folder holds no plan.
+exit 2 when the plans folder holds no plan (and no ``--plans-result`` says why) or a suppression
+file cannot be read.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -43,10 +55,14 @@ from hrsaas.runner.guard import change_kind
 from ..cost import render_cost_section
 from ..runner.stacks import OUTDIR, PLANS, stack_order
 from ..toolenv import ROOT
+from .suppressions import SuppressionsError
+from .suppressions import read_file as read_suppressions
+from .suppressions import section as suppressions_section
 
 MARKER = "<!-- hr-saas-plan-summary -->"
 GITHUB_LIMIT = 65536  # characters of one issue or pull-request comment
 DEFAULT_OUT = ROOT / "reports" / "plan-summary.md"
+SUPPRESSIONS = ROOT / "checkov" / "suppressions.toml"
 KINDS = ("add", "change", "destroy", "replace")
 
 
@@ -94,6 +110,14 @@ class StackPlan:
     no_state_bucket: bool = False  # planned from an empty local state (no bucket yet)
     text: str = ""  # the plan text (or, for a failed plan, whatever text there is)
     error: str | None = None  # the first error of a failed plan
+    refused: list[str] = field(default_factory=list)  # what the destroy guard refused
+    changed_inputs: dict[str, list[str]] = field(default_factory=dict)  # producer → outputs
+
+    @property
+    def guard_refused(self) -> bool:
+        """The plan itself succeeded, but the destroy guard (hrsaas/runner/guard.py) refused
+        it: it would destroy or replace stateful resources."""
+        return bool(self.refused)
 
     @property
     def failed(self) -> bool:
@@ -105,6 +129,9 @@ class StackPlan:
 
     @property
     def status(self) -> str:
+        if self.guard_refused:
+            what = _plural(len(self.refused), "stateful resource")
+            return f"❌ refused by the destroy guard: {what} would be destroyed or replaced"
         if self.error is not None:
             return f"failed: {self.error}"
         if self.changed:
@@ -118,6 +145,8 @@ class StackPlan:
         """Why the plan's values are partly unknown (hrsaas/runner/speculative.py), or ''."""
         reasons = [f"{', '.join(self.speculative)} not applied yet"] if self.speculative else []
         reasons += ["no state bucket yet"] if self.no_state_bucket else []
+        reasons += [f"{', '.join(self.changed_inputs)} outputs change in this plan"
+                    ] if self.changed_inputs else []
         return f"speculative: {'; '.join(reasons)}" if reasons else ""
 
 
@@ -183,7 +212,16 @@ def load_stack(folder: Path, env: str, stack: str) -> StackPlan:
         # the status does not (an init or plan-guard failure keeps its action).
         plan.error = _one_line(error).removeprefix("plan failed: ") or "(no error message)"
         plan.text = plan.text or error
-        return plan
+        plan.refused = refused_addresses(error)
+        if not plan.refused:
+            return plan
+        # A guard refusal: the plan itself succeeded and its JSON was saved before the guard
+        # read it (hrsaas.runner.stacks), so the counts and the destroy list are real.
+        if not json_file.is_file():
+            plan.destructive = [Destructive(env, stack, address, action, "refused by the "
+                                            "destroy guard") for address, action in
+                                _refusals(error)]
+            return plan
     if not json_file.is_file():
         plan.error = f"no plan JSON ({stack}.json)"
         return plan
@@ -192,7 +230,7 @@ def load_stack(folder: Path, env: str, stack: str) -> StackPlan:
     except (ValueError, UnicodeDecodeError) as exc:
         plan.error = f"unreadable plan JSON ({stack}.json): {exc}"
         return plan
-    if shown.get("errored"):
+    if shown.get("errored") and plan.error is None:
         plan.error = "the saved plan is marked as errored"
     plan.counts, plan.destructive = count_changes(shown, env, stack)
     plan.outputs_only = any(
@@ -206,7 +244,33 @@ def load_stack(folder: Path, env: str, stack: str) -> StackPlan:
             meta = {}
         plan.speculative = [str(s) for s in meta.get("speculative_reads") or []]
         plan.no_state_bucket = bool(meta.get("local_backend"))
+        plan.changed_inputs = {str(k): [str(o) for o in v] for k, v in
+                               (meta.get("planned_inputs") or {}).items() if v}
     return plan
+
+
+# hrsaas.runner.guard.explain: "refusing the plan: …" then one "  - <address> (<what>) would be
+# destroyed|replaced" line per resource (hrsaas.runner.guard.Destruction.__str__).
+GUARD_PREFIX = "plan guard failed:"
+GUARD_LINE = re.compile(r"^\s*-\s+(?:\S+: )?(\S+) \(.*\) would be (destroyed|replaced)\s*$")
+
+
+def _refusals(error: str) -> list[tuple[str, str]]:
+    """(address, "destroy"|"replace") of each resource a guard refusal names."""
+    if not error.startswith(GUARD_PREFIX):
+        return []
+    found = []
+    for line in ANSI.sub("", error).splitlines():
+        match = GUARD_LINE.match(line)
+        if match:
+            found.append((match.group(1), "destroy" if match.group(2) == "destroyed"
+                          else "replace"))
+    return found
+
+
+def refused_addresses(error: str) -> list[str]:
+    """The addresses in a ``<stack>.error.txt`` the destroy guard wrote (else [])."""
+    return [address for address, _ in _refusals(error)]
 
 
 def stack_rank(env: str, outdir: Path | None) -> dict[str, int]:
@@ -300,11 +364,17 @@ def _scan_verdict(scan: dict[str, Any] | None) -> str:
 
 def verdict(plans: Sequence[StackPlan], scan: dict[str, Any] | None) -> str:
     """The one line under the heading."""
-    failed = [p for p in plans if p.failed]
+    refused = [p for p in plans if p.guard_refused]
+    failed = [p for p in plans if p.failed and not p.guard_refused]
     totals = _totals(plans)
     envs = {p.env for p in plans}
     scan_failed = scan is not None and not scan.get("ok")
-    if failed:
+    if refused:
+        icon, head = "❌", (f"the destroy guard refused {_plural(len(refused), 'plan')}: "
+                            f"{sum(len(p.refused) for p in refused)} stateful resource(s) "
+                            "would be destroyed or replaced")
+        head += f"; {_plural(len(failed), 'other plan')} failed" if failed else ""
+    elif failed:
         icon, head = "❌", f"{_plural(len(failed), 'plan')} failed"
     elif totals["destroy"] or totals["replace"]:
         icon, head = "⚠️", (f"{totals['destroy']} to destroy and {totals['replace']} to replace: "
@@ -320,11 +390,57 @@ def verdict(plans: Sequence[StackPlan], scan: dict[str, Any] | None) -> str:
             f"{_plural(len(envs), 'environment')}: {counted} · {_scan_verdict(scan)}")
 
 
+def guard_section(plans: Sequence[StackPlan]) -> str:
+    """The plans the destroy guard refused, with every refused address: first in the comment
+    (after the verdict), red, never cut. Empty when the guard refused nothing."""
+    refused = [p for p in plans if p.guard_refused]
+    if not refused:
+        return ""
+    count = sum(len(p.refused) for p in refused)
+    lines = [f"### ❌ Refused by the destroy guard ({count})", "",
+             "These plans would destroy or replace stateful resources "
+             "(`capabilities.protect_stateful`): nothing is applied until the change keeps "
+             "them, or each address is allowed deliberately after a snapshot "
+             "(an entry in `envs/base/allow-destroy.toml`, reviewed in its own PR; "
+             "docs/runbooks/deploy.md).", "",
+             "| resource | env | stack |", "|---|---|---|"]
+    lines += [f"| {_cell(_code(address))} | {p.env} | {p.stack} |"
+              for p in refused for address in p.refused]
+    return "\n".join(lines)
+
+
+def inputs_section(plans: Sequence[StackPlan]) -> str:
+    """Consumers whose inputs change: a producer planned in the same run changes (or cannot
+    yet know) outputs they read, so their plans read those outputs as unknown
+    (hrsaas/runner/speculative.py). Empty when no consumer's inputs change."""
+    affected = [p for p in plans if p.changed_inputs]
+    if not affected:
+        return ""
+    lines = [f"### 🔗 Consumers whose inputs change ({len(affected)})", "",
+             "Their plans read these producer outputs as *known after apply*: the values "
+             "change with this plan, so what the consumer does with them is settled at apply.",
+             "", "| consumer | env | producer outputs that change |", "|---|---|---|"]
+    for p in affected:
+        reads = "; ".join(f"{producer}: {', '.join(outputs)}"
+                          for producer, outputs in p.changed_inputs.items())
+        lines.append(f"| {p.stack} | {p.env} | {_cell(reads)} |")
+    return "\n".join(lines)
+
+
+def run_line(sha: str | None, run_url: str | None) -> str:
+    """Which commit these plans are of, and the run that made them ('' when neither is
+    known: a local run)."""
+    parts = [f"Plans of commit {_code(sha[:12])}"] if sha else []
+    if run_url:
+        parts.append(f"[workflow run]({run_url})")
+    return " · ".join(parts)
+
+
 def destructive_section(plans: Sequence[StackPlan], max_rows: int | None = None) -> str:
     """Every destroy and replace, first after the verdict. ``max_rows`` only ever applies when
     the list alone would break the comment limit: the rest is then counted, not hidden."""
     found = [r for p in plans for r in p.destructive]
-    failed = [p.stack for p in plans if p.failed]
+    failed = [p.stack for p in plans if p.failed and not p.guard_refused]
     lines = [f"### {'⚠️' if found else '✅'} Destroy and replace ({len(found)})", ""]
     if not found:
         lines.append("Nothing is destroyed or replaced.")
@@ -356,8 +472,8 @@ def tables(plans: Sequence[StackPlan], scan: dict[str, Any] | None) -> str:
         for p in (p for p in plans if p.env == env):
             counts = ["–"] * 4 if p.failed and not p.changed else [str(p.counts[k])
                                                                    for k in KINDS]
-            status = ("failed: " + _cell(p.error or "", CELL_ERROR_CHARS) if p.failed
-                      else p.status)
+            status = ("failed: " + _cell(p.error or "", CELL_ERROR_CHARS)
+                      if p.failed and not p.guard_refused else p.status)
             rows.append(f"| {p.stack} | {' | '.join(counts)} | "
                         f"{checkov_cell(p.stack, scan)} | {status} |")
         blocks.append(f"### {env}\n\n" + "\n".join(rows))
@@ -387,7 +503,9 @@ def neutralise_fences(text: str) -> str:
 
 
 def _summary_line(p: StackPlan) -> str:
-    if p.failed:
+    if p.guard_refused:
+        state = "refused by the destroy guard"
+    elif p.failed:
         state = "plan failed"
     elif p.changed:
         state = ", ".join(f"{p.counts[k]} to {k}" for k in KINDS if p.counts[k])
@@ -440,17 +558,29 @@ def fit_caps(lengths: Sequence[int], budget: int) -> int | None:
 
 
 def render(plans: Sequence[StackPlan], scan: dict[str, Any] | None = None,
-           limit: int = GITHUB_LIMIT, run_url: str | None = None, cost: str = "") -> str:
+           limit: int = GITHUB_LIMIT, run_url: str | None = None, cost: str = "", *,
+           sha: str | None = None, suppressions: str = "", incomplete: str | None = None
+           ) -> str:
     """The whole comment, at most ``limit`` characters (unless the destroy/replace list and
     the tables alone are longer: they are never dropped). ``cost`` (hrsaas/cost/'s section)
-    goes right after the tables, so cutting plan texts never drops it."""
+    goes right after the tables, so cutting plan texts never drops it. ``sha`` and
+    ``run_url`` name the commit and the run under the heading; ``suppressions`` is the
+    section of checkov suppressions the change adds (hrsaas/review/suppressions.py);
+    ``incomplete`` is how the run's plan job ended when it did not succeed."""
     where = f"[the workflow artifacts]({run_url})" if run_url else "the workflow artifacts"
-    head = "\n\n".join([MARKER, "## Terraform plan summary", verdict(plans, scan)])
+    head_parts = [MARKER, "## Terraform plan summary",
+                  *[line for line in (run_line(sha, run_url),) if line], verdict(plans, scan)]
+    if incomplete:
+        head_parts.append(f"> ❌ The plan job of this run ended **{incomplete}**: stacks "
+                          "without a row below were not planned for this commit.")
+    head_parts += [s for s in (guard_section(plans),) if s]
+    head = "\n\n".join(head_parts)
+    middle = [s for s in (inputs_section(plans), suppressions) if s]
     failures = scan_failures(scan)
     texts = [neutralise_fences(p.text).strip("\n") or "(no plan text)" for p in plans]
 
     def compose(listing: str, bodies: list[str] | None, note: str) -> str:
-        parts = [head, listing, tables(plans, scan)]
+        parts = [head, listing, *middle, tables(plans, scan)]
         parts += [cost] if cost else []
         parts += [failures] if failures else []
         if bodies is not None:
@@ -499,6 +629,36 @@ def render(plans: Sequence[StackPlan], scan: dict[str, Any] | None = None,
 # --- command line -------------------------------------------------------------------------
 
 
+# How a run's plan job can end (GitHub's ``needs.<job>.result``), and "unchanged": the
+# selection (``hrsaas ci --changed``) found no stack to plan.
+PLAN_RESULTS = ("success", "failure", "cancelled", "skipped", "unchanged")
+
+
+def render_not_planned(result: str, sha: str | None, run_url: str | None) -> str:
+    """The comment of a run that saved no plan: it replaces the previous run's comment, so a
+    reviewer never reads an older commit's plans as this one's."""
+    commit = _code(sha[:12]) if sha else "this commit"
+    if result == "unchanged":
+        line = (f"✅ **Nothing to plan for {commit}**: no stack's synthesized Terraform differs "
+                "from the base branch, so no plan was made.")
+    else:
+        words = {"failure": "failed", "cancelled": "were cancelled",
+                 "skipped": "were skipped", "success": "saved no plan"}.get(result, result)
+        line = (f"❌ **The plans for {commit} {words}**: there is no plan result for this "
+                "commit. The result of an earlier commit is not shown, because it no longer "
+                "describes this change" + (f"; see the [workflow run]({run_url})." if run_url
+                                           else "."))
+    head = [MARKER, "## Terraform plan summary", run_line(sha, run_url)]
+    return "\n\n".join([part for part in head if part] + [line]) + "\n"
+
+
+def github_run_url(environ: dict[str, str] | None = None) -> str | None:
+    """The Actions run's URL from GitHub's default variables, when all three are set."""
+    env = os.environ if environ is None else environ
+    parts = [env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hrsaas summary", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -512,16 +672,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=OUTDIR,
                         help="the synthesized cdktf.out whose manifest orders the stacks")
     parser.add_argument("--run-url", default=None,
-                        help="link for 'the workflow artifacts' (the Actions run's URL)")
+                        help="the Actions run's URL, linked under the heading and for 'the "
+                        "workflow artifacts' (default: from GITHUB_SERVER_URL, "
+                        "GITHUB_REPOSITORY and GITHUB_RUN_ID when set)")
+    parser.add_argument("--sha", default=None,
+                        help="the commit the plans are of (default: GITHUB_SHA; on a pull "
+                        "request pass the head commit, github.event.pull_request.head.sha)")
+    parser.add_argument("--plans-result", choices=PLAN_RESULTS, default=None,
+                        help="how the run's plan job ended (needs.<job>.result; 'unchanged': "
+                        "no stack was selected). Not 'success' and no plan saved: the comment "
+                        "says the plans for --sha failed/were skipped instead of exiting 2")
+    parser.add_argument("--suppressions", type=Path, default=SUPPRESSIONS,
+                        help="the change's checkov/suppressions.toml")
+    parser.add_argument("--base-suppressions", type=Path, default=None,
+                        help="the base branch's checkov/suppressions.toml (e.g. from `git show "
+                        "origin/main:checkov/suppressions.toml`; a path that does not exist "
+                        "means the file is new): the comment lists the suppressions added")
     parser.add_argument("--no-cost", action="store_true",
                         help="leave out the cost section (hrsaas/cost/'s plan diff)")
     args = parser.parse_args(argv)
+    sha = args.sha or os.environ.get("GITHUB_SHA") or None
+    run_url = args.run_url or github_run_url()
 
     plans = load_plans(args.plans_dir, args.outdir)
+    if not plans and args.plans_result not in (None, "success"):
+        text = render_not_planned(args.plans_result, sha, run_url)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"no plans ({args.plans_result}): notice for {sha or 'this commit'} written to "
+              f"{args.out}")
+        return 0
     if not plans:
         print(f"no plans in {args.plans_dir}: expected <env>/<stack>.json (or .error.txt) as "
-              "`make plan ENV=<env>` writes them", file=sys.stderr)
+              "`make plan ENV=<env>` writes them (in CI, pass --plans-result with the plan "
+              "job's result to write the comment that says none were made)", file=sys.stderr)
         return 2
+    added = ""
+    if args.base_suppressions is not None:
+        try:
+            added = suppressions_section(
+                read_suppressions(args.suppressions, missing_ok=False),
+                read_suppressions(args.base_suppressions, missing_ok=True))
+        except SuppressionsError as exc:
+            print(f"{exc}", file=sys.stderr)
+            return 2
     scan = None
     if args.scan is not None:
         try:
@@ -531,7 +725,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: no checkov verdict read from {args.scan} ({exc}); every stack "
                   "shows 'not scanned'", file=sys.stderr)
     cost = "" if args.no_cost else render_cost_section(args.plans_dir)
-    text = render(plans, scan, args.limit, args.run_url, cost=cost)
+    incomplete = args.plans_result if args.plans_result not in (None, "success",
+                                                                "unchanged") else None
+    text = render(plans, scan, args.limit, run_url, cost=cost, sha=sha, suppressions=added,
+                  incomplete=incomplete)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     if len(text) > args.limit:

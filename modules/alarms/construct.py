@@ -11,6 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from hrsaas.tf import Construct, aws
 
 Severity = Literal["critical", "warning"]
+# Services that publish to the alarm topics (each for this account only).
+PUBLISHERS = (("CloudWatchAlarms", "cloudwatch.amazonaws.com"),
+              ("EventBridgeRules", "events.amazonaws.com"),
+              ("Budgets", "budgets.amazonaws.com"),
+              ("CostAnomalyDetection", "costalerts.amazonaws.com"))
 
 
 class AlarmsProps(BaseModel):
@@ -40,16 +45,17 @@ class Alarms(Construct):
                 self, severity, name=f"{props.name}-alarms-{severity}",
                 kms_master_key_id=props.kms_key_arn, tags={"Severity": severity},
                 **self._extra)
-            # Only this account's CloudWatch alarms may publish.
+            # Only this account's alerting services may publish: CloudWatch alarms, EventBridge
+            # rules (GuardDuty and Access Analyzer findings, audit layer), AWS Budgets and Cost
+            # Anomaly Detection (budget layer).
             aws.sns_topic_policy.SnsTopicPolicy(
                 self, f"{severity}-policy", arn=topic.arn, policy=json.dumps({
                     "Version": "2012-10-17",
                     "Statement": [{
-                        "Sid": "CloudWatchAlarms", "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Sid": sid, "Effect": "Allow", "Principal": {"Service": principal},
                         "Action": "sns:Publish", "Resource": topic.arn,
                         "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
-                    }]}), **self._extra)
+                    } for sid, principal in PUBLISHERS]}), **self._extra)
             for email in props.emails.get(severity, ()):
                 aws.sns_topic_subscription.SnsTopicSubscription(
                     self, f"{severity}-{email}", topic_arn=topic.arn, protocol="email",

@@ -40,6 +40,9 @@ class CdnSiteProps(BaseModel):
     deny_insecure_transport: bool = True
     log_writers: tuple[dict, ...] = ()
     """Further statements for the log bucket's policy (e.g. the ALB's log delivery)."""
+    wait_for_deployment: bool = True
+    """Whether apply waits until the distribution is Deployed. Only the emulator turns it off:
+    moto reports Deployed at once, and the provider still sleeps 30 s before its first poll."""
 
 
 class CdnSite(Construct):
@@ -76,6 +79,7 @@ class CdnSite(Construct):
         self.distribution = aws.cloudfront_distribution.CloudfrontDistribution(
             self, "distribution",
             enabled=True, is_ipv6_enabled=True, http_version="http2and3",
+            wait_for_deployment=props.wait_for_deployment,
             comment=f"{props.name} frontend", default_root_object="index.html",
             aliases=list(props.aliases), price_class=props.price_class,
             origin=[aws.cloudfront_distribution.CloudfrontDistributionOrigin(

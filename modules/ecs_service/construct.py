@@ -8,7 +8,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hrsaas.tf import Construct, Fn, Op, Token, aws
+from hrsaas.tf import Construct, Fn, Op, TerraformSelf, Token, aws
 
 
 class CapacityShare(BaseModel):
@@ -236,3 +236,17 @@ class EcsService(Construct):
             tags=tags)
         # Autoscaling owns the running count once the service exists.
         self.service.add_override("lifecycle.ignore_changes", ["desired_count"])
+        if p.wait_for_steady_state:
+            # When the circuit breaker rolls a bad release back, the service reaches a steady
+            # state on the OLD task definition and the provider reports success
+            # (hashicorp/terraform-provider-aws#20858). Its read-back then names the old
+            # revision: fail the apply there, so a rolled-back release never looks deployed.
+            self.service.add_override("lifecycle.postcondition", [{
+                "condition": Op.eq(TerraformSelf.get_string("task_definition"),
+                                   self.task_definition.arn),
+                "error_message": (
+                    f"{p.name} was rolled back by its deployment circuit breaker: it runs its "
+                    "previous task definition, not this release's. Read the stopped tasks' "
+                    "reason (aws ecs describe-tasks) and the log group, fix the image or its "
+                    "configuration, release again (docs/images.md)."),
+            }])

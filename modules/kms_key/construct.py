@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from hrsaas.tf import Construct, aws
@@ -46,6 +48,8 @@ class KmsKeyProps(BaseModel):
     services: tuple[ServiceGrant, ...] = ()
     """Service principals that use the key themselves (e.g. CloudWatch Logs)."""
     deletion_window_days: int = Field(30, ge=7, le=30)
+    provider: Any = None
+    """Provider of another region (e.g. the backup copy region's); None = the stack's."""
 
 
 class KmsKey(Construct):
@@ -95,7 +99,7 @@ class KmsKey(Construct):
                 "condition": list(grant.conditions),
             })
         document = aws.data_aws_iam_policy_document.DataAwsIamPolicyDocument(
-            self, "policy", statement=statements
+            self, "policy", statement=statements, provider=props.provider
         )
         self.key = aws.kms_key.KmsKey(
             self, "key",
@@ -103,6 +107,8 @@ class KmsKey(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=props.deletion_window_days,
             policy=document.json,
+            provider=props.provider,
         )
-        aws.kms_alias.KmsAlias(self, "alias", name=props.alias, target_key_id=self.key.key_id)
+        aws.kms_alias.KmsAlias(self, "alias", name=props.alias, target_key_id=self.key.key_id,
+                               provider=props.provider)
         self.arn = self.key.arn

@@ -14,6 +14,10 @@ SHARED_BUFFERS_25_PERCENT = "{DBInstanceClassMemory/32768}"          # bytes / 4
 EFFECTIVE_CACHE_SIZE_75_PERCENT = "{DBInstanceClassMemory*3/32768}"  # bytes * 3/4 / 8192
 
 
+# An empty string Terraform knows only when applying (timestamp() is unknown during a plan).
+APPLY_TIME_ONLY = "${substr(timestamp(), 0, 0)}"
+
+
 class PostgresProps(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -112,11 +116,16 @@ class Postgres(Construct):
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
         )
         # The master password is read as an ephemeral value and written write-only: it never
-        # enters the plan or the state.
+        # enters the plan or the state. Its secret ID ends in timestamp()'s empty prefix, which
+        # is unknown while planning and known when applying: Terraform opens an ephemeral
+        # resource with unknown arguments only at apply, so a plan reads no secret (the CI plan
+        # role cannot) and password_wo, write-only, shows no change either way. The apply
+        # (also of a saved plan) opens it and writes the password when the version changes.
         stack = TerraformStack.of(self)
         ephemeral = f"{props.identifier}-master"
         stack.add_override(f"ephemeral.aws_secretsmanager_secret_version.{ephemeral}",
-                           {"secret_id": props.password_secret_arn})
+                           {"secret_id": props.password_secret_arn
+                            + APPLY_TIME_ONLY})
         self.instance = aws.db_instance.DbInstance(
             self, "instance",
             identifier=props.identifier,

@@ -67,11 +67,17 @@ class SecurityGroups(Construct):
         # No inline rules: Terraform then also removes AWS's default allow-all egress.
         # name_prefix: a replacement (create before destroy) needs a name the old group does
         # not hold; the guide's names (sg-alb, ...) are the Name tags.
-        return aws.security_group.SecurityGroup(
+        group = aws.security_group.SecurityGroup(
             self, f"sg-{key}", name_prefix=f"{self._name}-{key}-", description=description,
             vpc_id=self._vpc_id, tags={"Name": f"sg-{key}"},
             lifecycle={"create_before_destroy": True},
         )
+        # `description` forces a new group, and a replacement can never finish in one apply:
+        # the old group stays attached to the database, cache, ALB and task ENIs of other
+        # stacks (DependencyViolation after the 15-minute delete timeout). A description is
+        # cosmetic; changing one is a deliberate, staged replacement.
+        group.add_override("lifecycle.ignore_changes", ["description"])
+        return group
 
     def _ingress(self, group, id_: str, from_port: int, to_port: int, description: str,
                  **peer) -> None:

@@ -35,6 +35,9 @@ class VpcEndpoints(Construct):
             vpc_id=props.vpc_id, tags={"Name": "sg-vpce"},
             lifecycle={"create_before_destroy": True},
         )
+        # As for modules/security_groups: a description change must not replace a group the
+        # endpoints' ENIs hold.
+        self.security_group.add_override("lifecycle.ignore_changes", ["description"])
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
             self, "vpce-from-ecs", security_group_id=self.security_group.id, ip_protocol="tcp",
             from_port=443, to_port=443, description="HTTPS from ECS tasks",

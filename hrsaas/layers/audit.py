@@ -1,0 +1,72 @@
+"""audit: the account's audit trail and threat detection (issue 19; the guide is silent, and
+the platform stores employees' personal data).
+
+A multi-region CloudTrail with log-file validation into a bucket of its own (prod: a
+customer-managed key of its own, S3 Object Lock in GOVERNANCE mode, CloudWatch Logs delivery),
+AWS Config where the environment asks for it, a GuardDuty detector and an IAM Access Analyzer
+whose findings reach the observability layer's alarm topics through EventBridge.
+"""
+
+from __future__ import annotations
+
+from modules.audit_trail import AuditTrail, AuditTrailProps
+from modules.kms_key import KmsKey, KmsKeyProps, ServiceGrant
+from modules.threat_detection import ThreatDetection, ThreatDetectionProps
+
+from ..config import Environment
+from ..emulator import enforces_tls_in_policies
+from ..tf import Construct
+from .base import LayerStack
+from .security import SecurityOutputs
+
+
+def alarm_topic_arns(consumer: LayerStack, observability: LayerStack) -> dict[str, str]:
+    """severity → ARN of the observability layer's alarm topic, and the deploy dependency.
+
+    That layer exports no outputs; the topic names come from its own ``Alarms`` construct (the
+    producer object, so they cannot drift from what it creates), and an SNS ARN is fully
+    determined by region, account and name."""
+    consumer.add_dependency(observability)
+    env, prefix = observability.env, observability.alarms.props.name  # type: ignore[attr-defined]
+    return {severity: f"arn:aws:sns:{env.region}:{env.account_id}:{prefix}-alarms-{severity}"
+            for severity in ("critical", "warning")}
+
+
+class AuditStack(LayerStack):
+    layer = "audit"
+
+    def __init__(self, scope: Construct, env: Environment, *, security: LayerStack,
+                 observability: LayerStack):
+        super().__init__(scope, env)
+        cfg, region, account = env.audit, env.region, env.account_id
+        trail_name = self.names.resource("audit")
+        trail_arn = f"arn:aws:cloudtrail:{region}:{account}:trail/{trail_name}"
+        trail_key = logs_key = None
+        if env.capabilities.customer_managed_keys:
+            # A key of its own: CloudTrail uses it for this trail only (aws:SourceArn), and
+            # people of the account read the log files only through S3.
+            trail_key = KmsKey(self, "trail-key", KmsKeyProps(
+                alias=f"alias/{trail_name}",
+                description=f"CloudTrail log files of {env.project} {env.name}",
+                account_id=account, region=region, via_services=("s3",),
+                services=(ServiceGrant(principal="cloudtrail.amazonaws.com", conditions=({
+                    "test": "StringEquals", "variable": "aws:SourceArn",
+                    "values": [trail_arn]},)),),
+            )).arn
+            if cfg.cloudwatch_logs:
+                logs_key = SecurityOutputs.read(self, security, ("logs_kms_key_arn",)
+                                                ).logs_kms_key_arn
+        self.trail = AuditTrail(self, "trail", AuditTrailProps(
+            name=trail_name, bucket_name=self.names.global_bucket("audit"),
+            account_id=account, region=region, kms_key_arn=trail_key,
+            retention_days=cfg.trail_retention_days, object_lock=cfg.object_lock,
+            cloudwatch_logs=cfg.cloudwatch_logs,
+            log_retention_days=cfg.cloudwatch_logs_retention_days, logs_kms_key_arn=logs_key,
+            aws_config=cfg.aws_config, force_destroy=env.is_emulated,
+            deny_insecure_transport=enforces_tls_in_policies(env)))
+        topics = alarm_topic_arns(self, observability)
+        self.detection = ThreatDetection(self, "detection", ThreatDetectionProps(
+            name=self.names.resource(), critical_topic_arn=topics["critical"],
+            warning_topic_arn=topics["warning"], warning_severity=cfg.warning_severity,
+            critical_severity=cfg.critical_severity,
+            publishing_frequency=cfg.guardduty_publishing_frequency))

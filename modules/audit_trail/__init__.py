@@ -1,0 +1,3 @@
+from .construct import AuditTrail, AuditTrailProps
+
+__all__ = ["AuditTrail", "AuditTrailProps"]

@@ -1,0 +1,3 @@
+from .construct import CostBudget, CostBudgetProps
+
+__all__ = ["CostBudget", "CostBudgetProps"]

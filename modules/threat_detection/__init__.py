@@ -1,0 +1,3 @@
+from .construct import ThreatDetection, ThreatDetectionProps
+
+__all__ = ["ThreatDetection", "ThreatDetectionProps"]

@@ -1,0 +1,220 @@
+"""audit and budget layers (issue 19): the trail, its bucket and key, GuardDuty's routes to the
+alarm topics, the budget derived from the estimate and its alerts, and their configuration."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hrsaas.config import ConfigError, load_environment, load_environments
+from hrsaas.cost.estimate import estimate_stacks
+from hrsaas.emulator import PLAN_ONLY_LAYERS
+
+ENVS_DIR = Path(__file__).resolve().parents[1] / "envs"
+ENVS = {env.name: env for env in load_environments()}
+ACCOUNT = {"mvp": "111111111111", "prod": "222222222222"}
+
+
+def topic(env: str, severity: str) -> str:
+    return f"arn:aws:sns:ap-northeast-2:{ACCOUNT[env]}:hr-saas-{env}-alarms-{severity}"
+
+
+# --- the trail --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("env", ["mvp", "prod"])
+def test_trail_is_multi_region_validated_and_writes_to_its_own_bucket(stack, env):
+    s = stack(f"{env}-audit")
+    trail = s.one("aws_cloudtrail")
+    assert trail["name"] == f"hr-saas-{env}-audit"
+    assert trail["is_multi_region_trail"] is True
+    assert trail["include_global_service_events"] is True
+    assert trail["enable_log_file_validation"] is True
+    _, bucket = s.deref(trail["s3_bucket_name"])
+    assert bucket["bucket"] == f"hr-saas-audit-{env}-{ACCOUNT[env]}"
+    # CloudTrail checks its bucket policy when the trail is created: it must come first.
+    assert any(d.startswith("aws_s3_bucket_") for d in trail["depends_on"])
+    [policy] = s.resources("aws_s3_bucket_policy").values()
+    document = s.policy_document(policy["policy"])
+    writes = [st for st in document["statement"] if st.get("sid") == "CloudTrailWrite"]
+    assert writes and writes[0]["resources"] == [
+        f"arn:aws:s3:::{bucket['bucket']}/AWSLogs/{ACCOUNT[env]}/*"]
+    source = {c["variable"]: c["values"] for c in writes[0]["condition"]}
+    assert source["aws:SourceArn"] == [
+        f"arn:aws:cloudtrail:ap-northeast-2:{ACCOUNT[env]}:trail/hr-saas-{env}-audit"]
+
+
+def test_prod_trail_uses_its_cmk_object_lock_and_cloudwatch_logs(stack):
+    s = stack("prod-audit")
+    trail = s.one("aws_cloudtrail")
+    key_address, key = s.deref(trail["kms_key_id"])
+    assert key["enable_key_rotation"] is True
+    document = s.policy_document(key["policy"])
+    cloudtrail = [st for st in document["statement"]
+                  if st["principals"][0]["identifiers"] == ["cloudtrail.amazonaws.com"]]
+    assert cloudtrail[0]["condition"][0]["values"] == [
+        "arn:aws:cloudtrail:ap-northeast-2:222222222222:trail/hr-saas-prod-audit"]
+    [encryption] = s.resources("aws_s3_bucket_server_side_encryption_configuration").values()
+    default = encryption["rule"][0]["apply_server_side_encryption_by_default"]
+    assert default["kms_master_key_id"] == trail["kms_key_id"]
+    # Object Lock is chosen when the bucket is created, the retention is the trail's.
+    bucket = s.one("aws_s3_bucket")
+    assert bucket["object_lock_enabled"] is True
+    lock = s.one("aws_s3_bucket_object_lock_configuration")["rule"]["default_retention"]
+    assert lock == {"mode": "GOVERNANCE", "days": 731}
+    # CloudWatch Logs delivery into an audit log group under the logs CMK.
+    group = s.one("aws_cloudwatch_log_group")
+    assert group["name"] == "/aws/cloudtrail/hr-saas-prod-audit"
+    assert "logs_kms_key_arn" in group["kms_key_id"]
+    assert trail["cloud_watch_logs_group_arn"].endswith(".arn}:*")
+    # Stateful in prod: Terraform refuses to destroy them (and the plan guard does first).
+    for kind in ("aws_s3_bucket", "aws_kms_key", "aws_cloudwatch_log_group"):
+        assert s.one(kind)["lifecycle"]["prevent_destroy"] is True, kind
+    assert key_address.startswith("aws_kms_key.")
+
+
+def test_mvp_trail_uses_sse_s3_and_no_lock_logs_or_config(stack):
+    s = stack("mvp-audit")
+    assert "kms_key_id" not in s.one("aws_cloudtrail")
+    [encryption] = s.resources("aws_s3_bucket_server_side_encryption_configuration").values()
+    assert encryption["rule"][0]["apply_server_side_encryption_by_default"] == {
+        "sse_algorithm": "AES256"}
+    assert "object_lock_enabled" not in s.one("aws_s3_bucket")
+    for kind in ("aws_s3_bucket_object_lock_configuration", "aws_cloudwatch_log_group",
+                 "aws_config_configuration_recorder", "aws_kms_key"):
+        assert s.resources(kind) == {}, kind
+
+
+def test_prod_records_aws_config_into_the_trail_bucket(stack):
+    s = stack("prod-audit")
+    recorder = s.one("aws_config_configuration_recorder")
+    assert recorder["recording_group"] == {"all_supported": True,
+                                           "include_global_resource_types": True}
+    channel = s.one("aws_config_delivery_channel")
+    assert channel["s3_bucket_name"] == s.one("aws_cloudtrail")["s3_bucket_name"]
+    assert channel["s3_key_prefix"] == "config"
+    status = s.one("aws_config_configuration_recorder_status")
+    assert status["is_enabled"] is True
+    assert any("aws_config_delivery_channel." in d for d in status["depends_on"])
+
+
+# --- threat detection -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("env", ["mvp", "prod"])
+def test_guardduty_findings_reach_the_alarm_topics_by_severity(stack, env):
+    s = stack(f"{env}-audit")
+    assert s.one("aws_guardduty_detector")["enable"] is True
+    assert s.one("aws_accessanalyzer_analyzer")["type"] == "ACCOUNT"
+    rules = {body["name"]: body for body in s.resources("aws_cloudwatch_event_rule").values()}
+    targets = {t["rule"]: t["arn"] for t in s.resources("aws_cloudwatch_event_target").values()}
+    routed = {}
+    for name, rule in rules.items():
+        address = next(f"${{aws_cloudwatch_event_rule.{rid}.name}}" for rid, body
+                       in s.resources("aws_cloudwatch_event_rule").items() if body is rule)
+        routed[name] = (json.loads(rule["event_pattern"]), targets[address])
+    critical, to_critical = routed[f"hr-saas-{env}-guardduty-critical"]
+    warning, to_warning = routed[f"hr-saas-{env}-guardduty-warning"]
+    assert critical["source"] == ["aws.guardduty"] == warning["source"]
+    assert critical["detail"]["severity"] == [{"numeric": [">=", 7]}]
+    assert warning["detail"]["severity"] == [{"numeric": [">=", 4, "<", 7]}]
+    assert (to_critical, to_warning) == (topic(env, "critical"), topic(env, "warning"))
+    analyzer, to = routed[f"hr-saas-{env}-access-analyzer"]
+    assert analyzer["source"] == ["aws.access-analyzer"] and to == topic(env, "warning")
+
+
+def test_alarm_topics_are_the_ones_observability_creates(stack):
+    """The routes name the observability layer's topics (it exports no outputs)."""
+    names = {body["name"] for body in stack("prod-observability")
+             .resources("aws_sns_topic").values()}
+    for severity in ("critical", "warning"):
+        assert topic("prod", severity).rsplit(":", 1)[1] in names
+
+
+# --- the budget -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("env", ["mvp", "prod"])
+def test_budget_is_the_estimate_of_every_other_stack_plus_the_margin(synth_dir, stack, env):
+    others = {p.name: json.loads((p / "cdk.tf.json").read_text())
+              for p in sorted((synth_dir / "stacks").glob(f"{env}-*"))
+              if p.name != f"{env}-budget"}
+    assert f"{env}-audit" in others and len(others) == 14
+    total = estimate_stacks(env, others).total
+    margin = ENVS[env].budget.margin_percent
+    assert margin == 20
+    budget = stack(f"{env}-budget").one("aws_budgets_budget")
+    assert budget["budget_type"] == "COST" and budget["time_unit"] == "MONTHLY"
+    assert budget["limit_unit"] == "USD"
+    assert float(budget["limit_amount"]) == math.ceil(round(total * 1.2, 2))
+    assert float(budget["limit_amount"]) > total > 0
+
+
+@pytest.mark.parametrize("env", ["mvp", "prod"])
+def test_budget_alerts_forecast_and_actual_to_warning_and_critical(stack, env):
+    budget = stack(f"{env}-budget").one("aws_budgets_budget")
+    alerts = {(n["notification_type"], n["threshold"], tuple(n["subscriber_sns_topic_arns"]))
+              for n in budget["notification"]}
+    assert alerts == {(kind, percent, (topic(env, severity),))
+                      for kind in ("FORECASTED", "ACTUAL")
+                      for percent, severity in ((80, "warning"), (100, "critical"))}
+    assert {(n["comparison_operator"], n["threshold_type"]) for n in budget["notification"]} == {
+        ("GREATER_THAN", "PERCENTAGE")}
+
+
+@pytest.mark.parametrize("env", ["mvp", "prod"])
+def test_anomaly_subscription_watches_the_monitor_into_the_warning_topic(stack, env):
+    s = stack(f"{env}-budget")
+    monitor = s.one("aws_ce_anomaly_monitor")
+    assert (monitor["monitor_type"], monitor["monitor_dimension"]) == ("DIMENSIONAL", "SERVICE")
+    subscription = s.one("aws_ce_anomaly_subscription")
+    [monitor_ref] = subscription["monitor_arn_list"]
+    assert s.deref(monitor_ref)[1] is monitor
+    assert subscription["frequency"] == "IMMEDIATE"  # the only frequency SNS subscribers get
+    assert subscription["subscriber"] == [{"type": "SNS", "address": topic(env, "warning")}]
+    assert subscription["threshold_expression"]["dimension"] == {
+        "key": "ANOMALY_TOTAL_IMPACT_ABSOLUTE", "match_options": ["GREATER_THAN_OR_EQUAL"],
+        "values": ["50"]}
+
+
+def test_budget_layer_is_last_and_plan_only_layers_say_why():
+    from hrsaas.topology import LAYERS
+    # Last: its amount prices every other layer, the audit layer included.
+    assert LAYERS[-2:] == ("audit", "budget")
+    assert all(reason.strip() for reason in PLAN_ONLY_LAYERS.values())
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+@pytest.fixture
+def envs_copy(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.delenv("HRSAAS_EMULATOR_ENDPOINT", raising=False)
+    target = tmp_path / "envs"
+    shutil.copytree(ENVS_DIR, target)
+    return target
+
+
+BAD = [
+    ("[budget]\nwarning_percent = 100\ncritical_percent = 90\n", "budget.critical_percent",
+     "not above budget.warning_percent"),
+    ("[budget]\nmargin_percent = -5\n", "budget.margin_percent", "below the minimum 0"),
+    ("[audit]\nwarning_severity = 8\n", "audit.critical_severity",
+     "not above audit.warning_severity"),
+    ('[audit]\nobject_lock = "yes"\n', "audit.object_lock", "GOVERNANCE"),
+    ('[audit]\naws_config = "no"\n', "audit.aws_config", ""),
+    ('[budget]\nanomaly_monitor_arn = "monitor-1"\n', "budget.anomaly_monitor_arn",
+     "Cost Anomaly Detection monitor"),
+]
+
+
+@pytest.mark.parametrize("content,field,fragment", BAD, ids=[b[1] + ": " + b[0] for b in BAD])
+def test_bad_audit_and_budget_settings_name_the_field_and_the_fix(envs_copy, content, field,
+                                                                  fragment):
+    (envs_copy / "staging.toml").write_text('extends = "mvp"\n' + content)
+    with pytest.raises(ConfigError) as err:
+        load_environment("staging", envs_copy)
+    problems = [p for p in err.value.problems if p.field == field]
+    assert problems, str(err.value)
+    assert fragment in problems[0].message + problems[0].fix, str(err.value)
+    assert problems[0].fix and "^" not in problems[0].message + problems[0].fix
