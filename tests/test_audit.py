@@ -99,6 +99,27 @@ def test_prod_records_aws_config_into_the_trail_bucket(stack):
     status = s.one("aws_config_configuration_recorder_status")
     assert status["is_enabled"] is True
     assert any("aws_config_delivery_channel." in d for d in status["depends_on"])
+    # The bucket encrypts with the trail key: Config's role may use exactly that key (through
+    # S3, as the key policy allows), or PutDeliveryChannel is refused.
+    assert channel["s3_kms_key_arn"] == s.one("aws_cloudtrail")["kms_key_id"]
+    [delivery] = [p for p in s.resources("aws_iam_role_policy").values()
+                  if p["role"].startswith("${aws_iam_role.trail_config-role")]
+    kms = [st for st in json.loads(delivery["policy"])["Statement"]
+           if any(a.startswith("kms:") for a in st["Action"])]
+    assert kms == [{"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                    "Resource": channel["s3_kms_key_arn"]}]
+
+
+def test_the_trail_may_deliver_to_cloudwatch_logs(stack):
+    """CloudTrail assumes the delivery role with the account as its source (the documented
+    form for a role); a SourceArn-only trust could fail CreateTrail."""
+    s = stack("prod-audit")
+    role = next(r for r in s.resources("aws_iam_role").values()
+                if r["name"].endswith("-cloudwatch"))
+    [statement] = json.loads(role["assume_role_policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {
+        "aws:SourceAccount": load_environment("prod").account_id}}
 
 
 # --- threat detection -------------------------------------------------------------------------

@@ -740,13 +740,15 @@ def _plural(n: int, word: str, plural: str = "") -> str:
     return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
-def verdict_line(verdict: Verdict) -> str:
+def verdict_line(verdict: Verdict, gate: str = "security gate",
+                 failure: str = "unsuppressed failure") -> str:
+    """The first line of a gate's report (checkov's, and the rule pack's with its own words)."""
     if verdict.ok:
-        return "security gate: PASSED"
-    parts = [_plural(len(verdict.failures), "unsuppressed failure") if verdict.failures else "",
+        return f"{gate}: PASSED"
+    parts = [_plural(len(verdict.failures), failure) if verdict.failures else "",
              _plural(len(verdict.stale), "stale suppression") if verdict.stale else "",
              _plural(len(verdict.problems), "problem") if verdict.problems else ""]
-    return "security gate: FAILED — " + ", ".join(p for p in parts if p)
+    return f"{gate}: FAILED — " + ", ".join(p for p in parts if p)
 
 
 def counts_line(verdict: Verdict, run: CheckovRun | None, framework: str | None = None) -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 from ..config import loader as config_loader
 from ..toolenv import ROOT
 from ..topology import split_stack_id
+from . import checkov
 from .checkov import (
     DEFAULT_REPORTS,
     DEFAULT_SUPPRESSIONS,
@@ -40,6 +41,7 @@ from .checkov import (
     Environments,
     GateError,
     Suppression,
+    _plural,
     discover,
     headline,
     load_suppressions,
@@ -142,17 +144,8 @@ def evaluate(stacks: Stacks, suppressions: Sequence[Suppression],
 # --- output -------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str, plural: str = "") -> str:
-    return f"{n} {word if n == 1 else plural or word + 's'}"
-
-
 def verdict_line(verdict: Verdict) -> str:
-    if verdict.ok:
-        return "rule pack: PASSED"
-    parts = [_plural(len(verdict.failures), "unsuppressed finding") if verdict.failures else "",
-             _plural(len(verdict.stale), "stale suppression") if verdict.stale else "",
-             _plural(len(verdict.problems), "problem") if verdict.problems else ""]
-    return "rule pack: FAILED — " + ", ".join(p for p in parts if p)
+    return checkov.verdict_line(verdict, "rule pack", "unsuppressed finding")
 
 
 def render(verdict: Verdict, verbose: bool = False) -> str:

@@ -94,7 +94,10 @@ class AuditTrail(Construct):
                 assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
                     "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
                     "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}}}]}))
+                    # SourceAccount, not SourceArn: AWS documents SourceArn for CloudTrail's
+                    # resource policies only, and a role CloudTrail cannot assume fails
+                    # CreateTrail (InvalidCloudWatchLogsRoleArnException).
+                    "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}}}]}))
             # Only this trail's log group: create its streams and write to them.
             policy = aws.iam_role_policy.IamRolePolicy(
                 self, "logs-policy", name="deliver", role=role.id,
@@ -136,7 +139,13 @@ class AuditTrail(Construct):
                 "Effect": "Allow", "Action": "s3:PutObject",
                 "Resource": f"{bucket_arn}/config/AWSLogs/{props.account_id}/*",
                 "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
-            }]}))
+            }, *([{
+                # The bucket encrypts with the trail key: Config's role writes through S3 with
+                # it (the key policy lets account principals use it via S3 only). Without this
+                # PutDeliveryChannel fails with InsufficientDeliveryPolicyException.
+                "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": props.kms_key_arn,
+            }] if props.kms_key_arn else [])]}))
         self.recorder = aws.config_configuration_recorder.ConfigConfigurationRecorder(
             self, "config-recorder", name=name, role_arn=role.arn,
             depends_on=[managed, delivery])
