@@ -258,11 +258,36 @@ def test_the_runners_guard_refusal_renders_red(moto, synth_dir, tmp_path: Path):
     the comment shows it red, first, with the bucket's address — not "Nothing is destroyed"."""
     import boto3
 
-    from hrsaas.runner.stacks import Runner, StackFailed, terraform
-
     state = f"h3-guard-state-{tmp_path.name[-6:].lower().replace('_', '-')}"
     kwargs = {"endpoint_url": moto, "region_name": "ap-northeast-2",
               "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    try:
+        _refusal_renders_red(moto, synth_dir, tmp_path, state, kwargs)
+    finally:
+        # The emulator is the session's: tests/test_roundtrip.py later proves its destroy
+        # leaves no bucket and no table behind, so nothing of this test may stay.
+        s3 = boto3.client("s3", **kwargs)
+        for bucket in s3.list_buckets()["Buckets"]:
+            if bucket["Name"].startswith(state):
+                listed = s3.list_object_versions(Bucket=bucket["Name"])
+                for item in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+                    s3.delete_object(Bucket=bucket["Name"], Key=item["Key"],
+                                     VersionId=item["VersionId"])
+                s3.delete_bucket(Bucket=bucket["Name"])
+        dynamodb = boto3.client("dynamodb", **kwargs)
+        if state in dynamodb.list_tables()["TableNames"]:
+            dynamodb.delete_table(TableName=state)
+    assert not [b for b in boto3.client("s3", **kwargs).list_buckets()["Buckets"]
+                if b["Name"].startswith(state)]
+    assert state not in boto3.client("dynamodb", **kwargs).list_tables()["TableNames"]
+
+
+def _refusal_renders_red(moto: str, synth_dir: Path, tmp_path: Path, state: str,
+                         kwargs: dict) -> None:
+    import boto3
+
+    from hrsaas.runner.stacks import Runner, StackFailed, terraform
+
     boto3.client("s3", **kwargs).create_bucket(
         Bucket=state, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
     boto3.client("dynamodb", **kwargs).create_table(
