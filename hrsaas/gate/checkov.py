@@ -655,20 +655,7 @@ def evaluate(run: CheckovRun, files: Sequence[StackFile], suppressions: Sequence
     relevant = [s for s in suppressions if framework in s.frameworks]
     if environments is None:
         environments = stack_environments(stacks) if needs_environments(relevant) else {}
-    undecided: dict[str, tuple[list[str], set[int]]] = {}  # env → its stacks, entries
-    for stack in stacks:
-        blind = {s.index for s in relevant if s.when and s.names(stack)}
-        if blind and environments.get(stack) is None:
-            names, entries = undecided.setdefault(split_stack_id(stack)[0], ([], set()))
-            names.append(stack)
-            entries.update(blind)
-    for env, (names, entries) in sorted(undecided.items()):
-        verdict.problems.append(
-            f"no environment {env!r} in {config_loader.ENVS_DIR} for stack(s) "
-            f"{', '.join(names)}: the conditions of suppression(s) "
-            f"{', '.join(f'#{i}' for i in sorted(entries))} cannot be decided for them (stacks "
-            "are <env>-<layer>; set HRSAAS_ENVS_DIR to the envs/ folder they were synthesized "
-            "from)")
+    verdict.problems += undecided_conditions(stacks, relevant, environments)
 
     def locate(record: dict) -> tuple[StackFile | None, str, str]:
         stack_file = book.stack_file(record)
@@ -727,6 +714,25 @@ def evaluate(run: CheckovRun, files: Sequence[StackFile], suppressions: Sequence
 
 
 # --- output -------------------------------------------------------------------------------
+
+
+def undecided_conditions(stacks: Sequence[str], relevant: Sequence[Suppression],
+                         environments: Environments) -> list[str]:
+    """A problem per environment whose stacks some ``when`` entries select but whose env file
+    is missing, so those conditions cannot be decided (both gates: checkov and the rule pack)."""
+    undecided: dict[str, tuple[list[str], set[int]]] = {}  # env → its stacks, entries
+    for stack in stacks:
+        blind = {s.index for s in relevant if s.when and s.names(stack)}
+        if blind and environments.get(stack) is None:
+            names, entries = undecided.setdefault(split_stack_id(stack)[0], ([], set()))
+            names.append(stack)
+            entries.update(blind)
+    return [
+        f"no environment {env!r} in {config_loader.ENVS_DIR} for stack(s) "
+        f"{', '.join(names)}: the conditions of suppression(s) "
+        f"{', '.join(f'#{i}' for i in sorted(entries))} cannot be decided for them (stacks "
+        "are <env>-<layer>; set HRSAAS_ENVS_DIR to the envs/ folder they were synthesized "
+        "from)" for env, (names, entries) in sorted(undecided.items())]
 
 
 def headline(reason: str, limit: int = 110) -> str:

@@ -30,9 +30,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..config import loader as config_loader
 from ..toolenv import ROOT
-from ..topology import split_stack_id
 from . import checkov
 from .checkov import (
     DEFAULT_REPORTS,
@@ -99,19 +97,7 @@ def evaluate(stacks: Stacks, suppressions: Sequence[Suppression],
                                     f"of the pack (rules: {', '.join(sorted(known))})")
     if environments is None:
         environments = stack_environments(stacks) if needs_environments(relevant) else {}
-    undecided: dict[str, tuple[list[str], set[int]]] = {}
-    for stack in stacks:
-        blind = {s.index for s in relevant if s.when and s.names(stack)}
-        if blind and environments.get(stack) is None:
-            names, entries = undecided.setdefault(split_stack_id(stack)[0], ([], set()))
-            names.append(stack)
-            entries.update(blind)
-    for env, (names, entries) in sorted(undecided.items()):
-        verdict.problems.append(
-            f"no environment {env!r} in {config_loader.ENVS_DIR} for stack(s) "
-            f"{', '.join(names)}: the conditions of suppression(s) "
-            f"{', '.join(f'#{i}' for i in sorted(entries))} cannot be decided for them (set "
-            "HRSAAS_ENVS_DIR to the envs/ folder they were synthesized from)")
+    verdict.problems += checkov.undecided_conditions(stacks, relevant, environments)
     used: set[int] = set()
     for rule in rules:
         try:
