@@ -13,6 +13,7 @@ from hrsaas.naming import Names
 from hrsaas.review import ci_matrix
 from hrsaas.runner.stacks import stack_order
 from tests.conftest import synthesize
+from tests.entry import invoke
 
 REAL = [e.name for e in load_environments() if not e.is_emulated]
 
@@ -60,13 +61,13 @@ def test_roles_are_the_envs_ci_roles_in_its_own_account(env_name: str) -> None:
 
 
 def test_emulated_environments_are_refused(capsys) -> None:
-    assert ci_matrix.main(["--envs", "local,mvp", "--per", "env"]) == 2
+    assert invoke("ci", "--envs", "local,mvp", "--per", "env") == 2
     assert "emulated" in capsys.readouterr().err
-    assert ci_matrix.main(["env", "local"]) == 2
+    assert invoke("ci", "env", "local") == 2
 
 
 def test_github_format_is_one_output_line(capsys) -> None:
-    assert ci_matrix.main(["--per", "env", "--format", "github"]) == 0
+    assert invoke("ci", "--per", "env", "--format", "github") == 0
     [line] = capsys.readouterr().out.splitlines()
     key, value = line.split("=", 1)
     assert key == "matrix"
@@ -74,7 +75,7 @@ def test_github_format_is_one_output_line(capsys) -> None:
 
 
 def test_env_outputs_are_key_value_lines(capsys) -> None:
-    assert ci_matrix.main(["env", "prod", "--format", "github"]) == 0
+    assert invoke("ci", "env", "prod", "--format", "github") == 0
     outputs = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
     assert outputs["region"] == load_environment("prod").region
     assert outputs["apply_role_arn"].endswith(":role/hr-saas-prod-ci-apply")
@@ -99,7 +100,7 @@ def test_no_op_and_read_are_not_drift(tmp_path: Path, capsys) -> None:
     plans = write_plans(tmp_path / "prod", {"prod-network": plan_with(["no-op"], ["read"]),
                                             "prod-data": plan_with()})
     summary = tmp_path / "summary.md"
-    assert ci_matrix.main(["drift", str(plans), "--summary", str(summary)]) == 0
+    assert invoke("ci", "drift", str(plans), "--summary", str(summary)) == 0
     assert "No drift: 2 planned stack(s)" in capsys.readouterr().out
     assert summary.read_text().startswith("## Drift in prod")
 
@@ -112,7 +113,7 @@ def test_any_other_action_is_drift_and_names_the_address(tmp_path: Path, capsys)
     })
     summary = tmp_path / "summary.md"
     summary.write_text("earlier steps\n")
-    assert ci_matrix.main(["drift", str(plans), "--summary", str(summary)]) == 1
+    assert invoke("ci", "drift", str(plans), "--summary", str(summary)) == 1
     out = capsys.readouterr().out
     assert "| prod-network | `aws_thing.t1` | update |" in out
     assert "| prod-data | `aws_thing.t0` | delete, create |" in out
@@ -121,13 +122,13 @@ def test_any_other_action_is_drift_and_names_the_address(tmp_path: Path, capsys)
 
 
 def test_no_plan_or_a_failed_plan_is_not_a_clean_result(tmp_path: Path, capsys) -> None:
-    assert ci_matrix.main(["drift", str(tmp_path / "mvp")]) == 2
+    assert invoke("ci", "drift", str(tmp_path / "mvp")) == 2
     plans = write_plans(tmp_path / "prod", {"prod-network": plan_with(["no-op"])})
     (plans / "prod-data.error.txt").write_text("plan guard failed: would destroy the db\n")
-    assert ci_matrix.main(["drift", str(plans)]) == 2
+    assert invoke("ci", "drift", str(plans)) == 2
     assert "- prod-data: plan guard failed: would destroy the db" in capsys.readouterr().out
     (plans / "prod-cache.json").write_text(json.dumps(plan_with(["create"])))
-    assert ci_matrix.main(["drift", str(plans)]) == 1
+    assert invoke("ci", "drift", str(plans)) == 1
 
 
 # --- redaction -----------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def sensitive_plan() -> dict:
 def test_redaction_removes_every_sensitive_value_and_keeps_the_rest(tmp_path: Path) -> None:
     path = tmp_path / "prod-cache.json"
     path.write_text(json.dumps(sensitive_plan()))
-    assert ci_matrix.main(["redact", str(path)]) == 0
+    assert invoke("ci", "redact", str(path)) == 0
     text = path.read_text()
     assert SECRET not in text
     plan = json.loads(text)
@@ -229,8 +230,8 @@ def upstream(outdir: Path, stack: str) -> set[str]:
 
 
 def selected_by_cli(outdir: Path, base: Path, capsys) -> tuple[list[str], int]:
-    assert ci_matrix.main(["--per", "env", "--outdir", str(outdir), "--changed-from",
-                           str(base), "--format", "github"]) == 0
+    assert invoke("ci", "--per", "env", "--outdir", str(outdir), "--changed-from",
+                           str(base), "--format", "github") == 0
     lines = capsys.readouterr().out.splitlines()
     outputs = dict(line.split("=", 1) for line in lines)
     stacks = [s for e in json.loads(outputs["matrix"])["include"] for s in e["stacks"].split()]
@@ -267,7 +268,7 @@ def test_a_changed_leaf_selects_only_itself(synth_dir: Path, tmp_path: Path) -> 
 
 def test_no_change_selects_nothing(synth_dir: Path, tmp_path: Path, capsys) -> None:
     hashes = tmp_path / "base-hashes.json"
-    assert ci_matrix.main(["hashes", "--outdir", str(synth_dir)]) == 0
+    assert invoke("ci", "hashes", "--outdir", str(synth_dir)) == 0
     hashes.write_text(capsys.readouterr().out)
     assert ci_matrix.select_stacks(synth_dir, ci_matrix.base_hashes(hashes)) == set()
     assert selected_by_cli(synth_dir, hashes, capsys) == ([], 0)
@@ -312,6 +313,6 @@ def test_a_bad_base_is_refused_with_the_fix(tmp_path: Path, capsys) -> None:
                        (tmp_path / "bad.json", "not a hashes file")):
         if base.suffix:
             base.write_text('{"stacks": []}')
-        assert ci_matrix.main(["--changed-from", str(base)]) == 2
+        assert invoke("ci", "--changed-from", str(base)) == 2
         err = capsys.readouterr().err
         assert says in err and "hrsaas ci hashes" in err

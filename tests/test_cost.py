@@ -22,9 +22,10 @@ import pytest
 
 from hrsaas import cost
 from hrsaas.config.loader import ENVS_DIR, environment_names
-from hrsaas.cost import cli, fmt, load, model, render
+from hrsaas.cost import fmt, load, model, render
 from hrsaas.runner.stacks import synth
 from hrsaas.toolenv import ROOT
+from tests.entry import invoke
 
 SEOUL = "ap-northeast-2"
 H = 730
@@ -422,7 +423,7 @@ def test_cost_diff_prices_before_and_after_of_plan_json(synth_dir, tmp_path):
 
 def test_cost_section_without_plans_says_so(tmp_path):
     assert "No plan JSON found" in cost.render_cost_section(tmp_path / "nothing")
-    assert cli.main(["diff", "--plans", str(tmp_path / "nothing")]) == 2
+    assert invoke("cost", "diff", "--plans", str(tmp_path / "nothing")) == 2
 
 
 # --- the guide's §13 tables --------------------------------------------------------------------
@@ -458,7 +459,7 @@ def test_local_is_compared_with_the_mvp_column(synth_dir):
 
 
 def test_command_line_formats(synth_dir, capsys):
-    assert cli.main(["--env", "prod", "--outdir", str(synth_dir), "--format", "json"]) == 0
+    assert invoke("cost", "--env", "prod", "--outdir", str(synth_dir), "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["env"] == "prod" and report["hours_per_month"] == H
     assert report["total_usd"] == pytest.approx(cost.estimate("prod", synth_dir).total, abs=0.01)
@@ -466,17 +467,17 @@ def test_command_line_formats(synth_dir, capsys):
     assert report["guide"]["total_usd"] == 923 and report["guide"]["rows"]
 
     # Text: the totals and every resource; the §13 comparison is markdown's (README, docs).
-    assert cli.main(["--env", "mvp", "--outdir", str(synth_dir)]) == 0
+    assert invoke("cost", "--env", "mvp", "--outdir", str(synth_dir)) == 0
     text = capsys.readouterr().out
     assert "== compute" in text and "730 h" in text
     assert "Compared with the guide" not in text and "--compare-guide" in text
 
-    assert cli.main(["--env", "mvp", "--outdir", str(synth_dir), "--format", "markdown"]) == 0
+    assert invoke("cost", "--env", "mvp", "--outdir", str(synth_dir), "--format", "markdown") == 0
     md = capsys.readouterr().out
     assert "## Cost estimate: `mvp`" in md and "| **total** (합계) |" in md
     assert "### Compared with the guide §13" in md and "| category | monthly |" in md
 
-    assert cli.main(["--env", "prod", "--outdir", str(synth_dir), "--compare-guide"]) == 0
+    assert invoke("cost", "--env", "prod", "--outdir", str(synth_dir), "--compare-guide") == 0
     only = capsys.readouterr().out
     assert only.startswith("Compared with the guide §13") and "== compute" not in only
 
@@ -484,18 +485,14 @@ def test_command_line_formats(synth_dir, capsys):
 def test_command_line_is_hrsaas_cost(capsys):
     for argv, prog in ((["--help"], "usage: hrsaas cost"),
                        (["diff", "--help"], "usage: hrsaas cost diff")):
-        with pytest.raises(SystemExit) as exit_:
-            cli.main(argv)
-        assert exit_.value.code == 0
+        assert invoke("cost", *argv) == 0
         out = capsys.readouterr().out
         assert out.startswith(prog) and "python -m" not in out
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["--env", "prod", "--format", "yaml"])
-    assert exit_.value.code == 2
+    assert invoke("cost", "--env", "prod", "--format", "yaml") == 2
 
 
 def test_unknown_environment_names_the_environments_that_exist(synth_dir, capsys):
-    assert cli.main(["--env", "nosuchenv", "--outdir", str(synth_dir)]) == 2
+    assert invoke("cost", "--env", "nosuchenv", "--outdir", str(synth_dir)) == 2
     err = capsys.readouterr().err
     assert "unknown environment 'nosuchenv'" in err
     assert all(name in err for name in environment_names()) and "envs/" in err
@@ -505,7 +502,7 @@ def test_unknown_environment_names_the_environments_that_exist(synth_dir, capsys
 
 
 def test_environment_without_synthesized_stacks_says_synthesize(tmp_path, envs_copy, capsys):
-    assert cli.main(["--env", "mvp", "--outdir", str(tmp_path / "empty")]) == 2
+    assert invoke("cost", "--env", "mvp", "--outdir", str(tmp_path / "empty")) == 2
     err = capsys.readouterr().err
     assert "'mvp' is not synthesized" in err and "hrsaas synth" in err and "make synth" in err
     assert "unknown" not in err

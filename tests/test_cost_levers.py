@@ -12,8 +12,9 @@ import re
 import pytest
 
 from hrsaas import cost
-from hrsaas.cost import cli, levers, load
+from hrsaas.cost import levers, load
 from hrsaas.toolenv import ROOT
+from tests.entry import invoke
 
 SEOUL = "ap-northeast-2"
 H = 730
@@ -334,13 +335,13 @@ def test_levers_of_the_real_design(synth_dir, env):
 
 
 def test_command_line_levers(synth_dir, capsys):
-    assert cli.main(["--env", "prod", "--outdir", str(synth_dir), "--levers"]) == 0
+    assert invoke("cost", "--env", "prod", "--outdir", str(synth_dir), "--levers") == 0
     text = capsys.readouterr().out
     assert text.startswith("Priced design levers of prod")
     assert all(lever.title in text for lever in levers.LEVERS)
     assert "Can the guide's capability run within its ~$923.00?" in text
-    assert cli.main(["--env", "prod", "--outdir", str(synth_dir), "--levers",
-                     "--format", "json"]) == 0
+    assert invoke("cost", "--env", "prod", "--outdir", str(synth_dir), "--levers",
+                     "--format", "json") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["guide"]["total_usd"] == 923 and len(report["levers"]) == len(levers.LEVERS)
 

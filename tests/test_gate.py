@@ -19,8 +19,9 @@ import pytest
 
 from hrsaas.config import ENVS_DIR
 from hrsaas.gate import checkov as scan
-from hrsaas.toolenv import PYTHON, ROOT, tool_env
+from hrsaas.toolenv import HRSAAS, PYTHON, ROOT, tool_env
 from hrsaas.topology import LAYERS
+from tests.entry import invoke
 
 FIXTURES = ROOT / "tests" / "fixtures" / "gate"
 SUPPRESSIONS = FIXTURES / "suppressions"
@@ -29,8 +30,8 @@ EMPTY = SUPPRESSIONS / "empty.toml"
 
 def run_gate(*args: object, env: dict[str, str] | None = None
              ) -> subprocess.CompletedProcess[str]:
-    """The gate exactly as `make scan` runs it: a subprocess from the repository root."""
-    return subprocess.run([str(PYTHON), "-m", "hrsaas.gate.checkov", *map(str, args)], cwd=ROOT,
+    """The gate as a user runs it (`hrsaas scan <stacks> …`): the console script, a process."""
+    return subprocess.run([str(HRSAAS), "scan", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=900,
                           env=tool_env(env) if env else None)
 
@@ -152,8 +153,8 @@ def test_synthesized_json_never_sets_required_version(synthesized):
 def test_invalid_suppression_files_are_rejected_before_scanning(
         fixture: str, messages: list[str], tmp_path: Path, capsys: pytest.CaptureFixture):
     reports = tmp_path / "reports"
-    code = scan.main([str(FIXTURES / "insecure"), "--suppressions", str(SUPPRESSIONS / fixture),
-                      "--reports", str(reports)])
+    code = invoke("scan", str(FIXTURES / "insecure"), "--suppressions", str(SUPPRESSIONS / fixture),
+                      "--reports", str(reports))
     text = capsys.readouterr().err
     assert code == 1
     assert "invalid suppression file" in text
@@ -257,15 +258,15 @@ def test_checkov_crash_or_missing_output_fails_the_gate(
     fake.write_text(f"#!/bin/sh\n{script}\n")
     fake.chmod(0o755)
     monkeypatch.setattr(scan, "CHECKOV", fake)
-    code = scan.main([str(FIXTURES / "insecure"), "--suppressions", str(EMPTY),
-                      "--reports", str(tmp_path / "reports")])
+    code = invoke("scan", str(FIXTURES / "insecure"), "--suppressions", str(EMPTY),
+                      "--reports", str(tmp_path / "reports"))
     assert code == 1
     assert message in capsys.readouterr().err
 
 
 def test_nothing_to_scan_fails(tmp_path: Path, capsys: pytest.CaptureFixture):
-    code = scan.main([str(tmp_path), "--suppressions", str(EMPTY),
-                      "--reports", str(tmp_path / "reports")])
+    code = invoke("scan", str(tmp_path), "--suppressions", str(EMPTY),
+                      "--reports", str(tmp_path / "reports"))
     assert code == 1
     assert "nothing to scan" in capsys.readouterr().err
 

@@ -15,6 +15,7 @@ import pytest
 from hrsaas.config import load_environment
 from hrsaas.devtools import github_settings as gs
 from hrsaas.toolenv import ROOT
+from tests.entry import invoke
 
 ISSUER = "token.actions.githubusercontent.com"
 
@@ -95,7 +96,7 @@ def test_the_subject_template_is_validated(tmp_path):
 
 
 def test_the_dry_run_prints_every_call(capsys):
-    assert gs.main([]) == 0
+    assert invoke("github-settings") == 0
     out = capsys.readouterr().out
     repo = load_environment("prod").ci.github_repository
     assert out.startswith(f"# dry run: the calls that set {repo}'s GitHub settings")
@@ -159,7 +160,7 @@ def test_apply_sets_everything_and_runs_again_without_duplicates(github, capsys)
             (200, {"branch_policies": [{"name": "main"}]}),
         ("GET", f"/repos/{repo}/rulesets"): (200, [{"name": "main", "id": 7}]),
     }
-    assert gs.main(["--apply", "--repository", repo]) == 0
+    assert invoke("github-settings", "--apply", "--repository", repo) == 0
     made = [(m, p) for m, p, _ in github.calls if m != "GET"]
     assert made == [
         ("PUT", f"/repos/{repo}/actions/oidc/customization/sub"),
@@ -185,7 +186,7 @@ def test_apply_explains_a_refusal(github, capsys):
     repo = "example-org/hr-saas-infra"
     github.routes = {("PUT", f"/repos/{repo}/actions/oidc/customization/sub"):
                      (403, {"message": "Resource not accessible by integration"})}
-    assert gs.main(["--apply", "--repository", repo]) == 1
+    assert invoke("github-settings", "--apply", "--repository", repo) == 1
     err = capsys.readouterr().err
     assert "HTTP 403: Resource not accessible by integration" in err
     assert "Fix: the token lacks the permission" in err
@@ -193,7 +194,7 @@ def test_apply_explains_a_refusal(github, capsys):
 
 def test_apply_needs_a_token(monkeypatch, capsys):
     monkeypatch.delenv("GH_TOKEN", raising=False)
-    assert gs.main(["--apply"]) == 2
+    assert invoke("github-settings", "--apply") == 2
     assert "GH_TOKEN is not set" in capsys.readouterr().err
 
 

@@ -10,7 +10,7 @@ import pytest
 from hrsaas.config import load_environment
 from hrsaas.runner.guard import STATEFUL_TYPES, destructive_changes, explain, is_stateful
 from hrsaas.runner.stacks import preflight
-from hrsaas.toolenv import PYTHON, ROOT, tool_env
+from hrsaas.toolenv import HRSAAS, ROOT, tool_env
 
 
 @pytest.mark.parametrize("env", ["prod", "mvp"])
@@ -82,7 +82,7 @@ def test_unreachable_credentials_stop_before_anything_runs(tmp_path):
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         env.pop(key)
     result = subprocess.run(
-        [str(PYTHON), "-m", "hrsaas.runner.stacks", "deploy", "--env", "mvp", "--confirm", "mvp"],
+        [str(HRSAAS), "deploy", "--env", "mvp", "--confirm", "mvp"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "stopped before anything ran: cannot verify the AWS account" in result.stderr

@@ -1,12 +1,16 @@
 """make bench: medians of the fixed costs, measured in fresh processes (never in tests).
 
     hrsaas bench [--runs 3] [--roundtrip-runs 1] [--skip-roundtrip] [--eager]
+                 [--tiers] [--suite]
 
 - start-up: a fresh Python process that imports cdktf and loads the AWS provider's jsii
   assembly (what every synthesis pays once);
 - synth: ``main.py`` for every environment (one process, one start-up);
 - scan: the checkov gate over those stacks;
-- round trip: the local environment deployed on a fresh moto server, re-planned, destroyed;
+- round trip: the local environment deployed on a fresh moto server (an empty emulator, the
+  ``make deploy`` budget), re-planned, destroyed — each phase timed on its own;
+- ``--tiers``: the unit tier (``pytest -m "not emulator"``, the ``make test-fast`` budget);
+- ``--suite``: the whole suite (``pytest``, the ``make test`` budget; it starts its own moto);
 - ``--eager``: also the start-up with the bindings' own eager ``__init__`` (all 2,135 modules).
 """
 
@@ -41,27 +45,46 @@ def median_of(runs: int, cmd: list[str], env: dict[str, str]) -> tuple[float, li
     return statistics.median(samples), samples
 
 
-def roundtrip_once(tmp: Path) -> float:
-    from . import emulator
-    from .stacks import Runner, synth
+def roundtrip_once(tmp: Path) -> dict[str, float]:
+    """Deploy ``local`` on an empty emulator, re-plan it, destroy it: seconds per phase."""
+    from ..emulator import server as emulator
+    from ..runner.stacks import Runner, synth
 
+    tmp.mkdir(parents=True, exist_ok=True)
     endpoint = f"http://127.0.0.1:{emulator.free_port()}"
     extra = {"HRSAAS_EMULATOR_ENDPOINT": endpoint, "HRSAAS_STATE_DIR": str(tmp / "state")}
     os.environ.update(extra)
     outdir = tmp / "out"
     synth(["local"], outdir, extra)
     server = emulator.start(endpoint, tmp / "moto.log")
+    phases: dict[str, float] = {}
     try:
-        started = time.perf_counter()
         runner = Runner("local", outdir, quiet=True)
+        started = time.perf_counter()
         runner.deploy()
+        phases["deploy"] = time.perf_counter() - started
+        started = time.perf_counter()
         codes = runner.plan(save=False, detailed=True)
+        phases["re-plan"] = time.perf_counter() - started
         if any(codes.values()):
             raise SystemExit(f"drift after apply: {codes}")
+        started = time.perf_counter()
         runner.destroy()
-        return time.perf_counter() - started
+        phases["destroy"] = time.perf_counter() - started
+        return phases
     finally:
         server.stop()
+
+
+class Figures(list):
+    """The measured rows, each printed as it is measured: a long bench shows its progress, and a
+    failure later on keeps what was measured before it."""
+
+    def append(self, row: tuple[str, float, list[float]]) -> None:
+        super().append(row)
+        name, median, samples = row
+        print(f"{name:<46}  {median:7.1f}s  {', '.join(f'{x:.1f}' for x in samples)}",
+              flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roundtrip-runs", type=int, default=1)
     parser.add_argument("--skip-roundtrip", action="store_true")
     parser.add_argument("--eager", action="store_true")
+    parser.add_argument("--tiers", action="store_true",
+                        help="also time the unit tier (pytest -m 'not emulator')")
+    parser.add_argument("--suite", action="store_true",
+                        help="also time the whole suite (pytest; tens of minutes)")
     args = parser.parse_args(argv)
-    rows: list[tuple[str, float, list[float]]] = []
+    rows = Figures()
+    print(f"{'measure':<46}  {'median':>8}  runs", flush=True)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         env = tool_env({"CDKTF_OUTDIR": str(tmp / "synth")})
@@ -87,17 +115,19 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("checkov gate over every stack",
                      *median_of(args.runs, [str(PYTHON), "-m", "hrsaas.gate.checkov",
                                             str(tmp / "synth" / "stacks")], env)))
+        pytest = [str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        if args.tiers:
+            rows.append(("unit tier (make test-fast)",
+                         *median_of(1, [*pytest, "-m", "not emulator"], tool_env())))
+        if args.suite:
+            rows.append(("whole suite (make test)", *median_of(1, pytest, tool_env())))
         if not args.skip_roundtrip:
-            samples = [roundtrip_once(tmp / f"rt{i}") for i in range(args.roundtrip_runs)]
-            rows.append(("local round trip (deploy, re-plan, destroy)",
-                         statistics.median(samples), samples))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  median   runs")
-    for name, median, samples in rows:
-        print(f"{name:<{width}}  {median:6.1f}s  {', '.join(f'{s:.1f}' for s in samples)}")
-    startup = rows[0][1]
-    synth = next(r[1] for r in rows if r[0].startswith("synth"))
-    print(f"synth / start-up = {synth / startup:.2f} (target < 1.3)")
+            runs = [roundtrip_once(tmp / f"rt{i}") for i in range(args.roundtrip_runs)]
+            for phase, label in (("deploy", "local deploy, empty emulator, every layer"),
+                                 ("re-plan", "local re-plan after it (no changes)"),
+                                 ("destroy", "local destroy, every layer")):
+                samples = [r[phase] for r in runs]
+                rows.append((label, statistics.median(samples), samples))
     return 0
 
 
