@@ -1,16 +1,23 @@
-"""Shared fixtures: one synthesis per test run, one moto server for the emulator tests.
+"""Shared fixtures: one synthesis per test run, a moto server per test that applies.
 
-Synthesis pays the jsii start-up once (a session fixture); the emulator tests share one moto
-server on a free loopback port, and the local environment is synthesized against that port.
+Synthesis pays the jsii start-up once per *run*: the suite runs on pytest-xdist workers
+(pyproject.toml), and the first worker that needs the synthesis writes it into the run's shared
+temporary folder under a file lock; the others wait for it and read the same folder.
+
+The session synthesis points `local` at a run-wide loopback endpoint where nothing listens.
+Every test that applies gets its own moto server (tests/own_emulator.py) and a copy of the
+`local` stacks pointed at that server — never a server another test applies to, so the round
+trip's "destroy leaves nothing" sees only what the round trip made, whatever runs beside it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,22 +25,74 @@ import pytest
 from hrsaas.emulator import server as emulator
 from hrsaas.toolenv import PYTHON, ROOT, tool_env
 
-PORT = emulator.free_port()
-ENDPOINT = f"http://127.0.0.1:{PORT}"
+ENV_VARS = ("HRSAAS_EMULATOR_ENDPOINT", "HRSAAS_STATE_DIR")
+# What the session synthesis was made for, next to it (tests/own_emulator.py rewrites from it).
+SYNTHESIZED_FOR = "synthesized-for.json"
+
+# Longest emulator modules first: pytest-xdist (--dist loadfile) hands out files in collection
+# order, so the longest chains start at once and the short files fill the other workers around
+# them (longest-processing-time-first scheduling). Names are module file names.
+HEAVY_FIRST = ("test_roundtrip.py", "test_reliability.py", "test_plan_summary.py",
+               "test_fresh_plans.py", "test_saved_plan.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Move the heavy modules to the front, keeping every module's own order (the round trip
+    relies on file order) and the order of everything else."""
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return HEAVY_FIRST.index(name) if name in HEAVY_FIRST else len(HEAVY_FIRST)
+
+    items.sort(key=rank)  # stable
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between the xdist workers of one run (flock: released if a worker
+    dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every worker of this run shares: the parent of the per-worker temporary
+    folders under xdist, the temporary folder itself without it."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")
-def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("state")
+def run_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The run-wide emulator endpoint and state folder `local` is synthesized for: chosen by the
+    first worker, read by the others (the same values in every worker, so any worker's fresh
+    synthesis equals the shared one)."""
+    shared = run_folder(tmp_path_factory)
+    record = shared / "run-settings.json"
+    with file_lock(shared / "run-settings.lock"):
+        if not record.exists():
+            settings = {"HRSAAS_EMULATOR_ENDPOINT": f"http://127.0.0.1:{emulator.free_port()}",
+                        "HRSAAS_STATE_DIR": str(shared / "state")}
+            (shared / "state").mkdir(exist_ok=True)
+            record.write_text(json.dumps(settings))
+        return json.loads(record.read_text())
+
+
+@pytest.fixture(scope="session")
+def state_dir(run_settings: dict[str, str]) -> Path:
+    return Path(run_settings["HRSAAS_STATE_DIR"])
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_environment(state_dir: Path) -> Iterator[None]:
-    """Every test sees the test emulator's endpoint and its own state folder, never the
-    developer's ``make deploy`` state."""
-    saved = {k: os.environ.get(k) for k in ("HRSAAS_EMULATOR_ENDPOINT", "HRSAAS_STATE_DIR")}
-    os.environ["HRSAAS_EMULATOR_ENDPOINT"] = ENDPOINT
-    os.environ["HRSAAS_STATE_DIR"] = str(state_dir)
+def _isolated_environment(run_settings: dict[str, str]) -> Iterator[None]:
+    """Every test sees the run's endpoint and state folder, never the developer's
+    ``make deploy`` state."""
+    saved = {k: os.environ.get(k) for k in ENV_VARS}
+    os.environ.update(run_settings)
     yield
     for key, value in saved.items():
         if value is None:
@@ -50,11 +109,21 @@ def synthesize(outdir: Path, extra_env: dict[str, str] | None = None
 
 
 @pytest.fixture(scope="session")
-def synth_dir(tmp_path_factory: pytest.TempPathFactory, _isolated_environment: None) -> Path:
-    """cdktf.out of every environment, synthesized once for the whole run."""
-    outdir = tmp_path_factory.mktemp("cdktf.out")
-    result = synthesize(outdir)
-    assert result.returncode == 0, result.stdout + result.stderr
+def synth_dir(tmp_path_factory: pytest.TempPathFactory, run_settings: dict[str, str],
+              _isolated_environment: None) -> Path:
+    """cdktf.out of every environment, synthesized once for the whole run (all workers)."""
+    shared = run_folder(tmp_path_factory) / "session-synth"
+    outdir = shared / "cdktf.out"
+    failed = shared / "failed.txt"  # one failure, reported by every worker that needs it
+    shared.mkdir(parents=True, exist_ok=True)
+    with file_lock(shared.parent / "session-synth.lock"):
+        if not (shared / SYNTHESIZED_FOR).exists() and not failed.exists():
+            result = synthesize(outdir, run_settings)
+            if result.returncode != 0:
+                failed.write_text(result.stdout + result.stderr)
+            else:
+                (shared / SYNTHESIZED_FOR).write_text(json.dumps(run_settings))
+    assert not failed.exists(), f"synthesis failed:\n{failed.read_text()}"
     return outdir
 
 
@@ -106,11 +175,12 @@ def stack(synth_dir: Path):
     return load
 
 
-@pytest.fixture(scope="session")
-def moto(_isolated_environment: None, state_dir: Path) -> Iterator[str]:
-    """A moto server of this test run, stopped by PID at the end."""
-    if shutil.which("terraform") is None:
-        pytest.fail("terraform is not on PATH: run `make setup` (it says what is missing)")
-    server = emulator.start(ENDPOINT, state_dir / "moto.log")
-    yield ENDPOINT
-    server.stop()
+@pytest.fixture
+def own_moto(synth_dir: Path, tmp_path: Path):
+    """A moto server of this test and `local` pointed at it (tests/own_emulator.py): the
+    endpoint, with the two variables that select it set while the test runs."""
+    from tests.own_emulator import own_emulator
+
+    with own_emulator(tmp_path / "emulator", tmp_path / "emulator" / "cdktf.out",
+                      synth_dir) as moto:
+        yield moto

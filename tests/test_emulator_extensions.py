@@ -316,3 +316,74 @@ def test_analyzer_errors(analyzer_client):
         with pytest.raises(ClientError) as caught:
             c.create_analyzer(**kwargs)
         assert caught.value.response["Error"]["Code"] == code
+
+
+# --- S3: deleting versions from a versioning-suspended bucket (s3_versions) --------------------
+
+from hrsaas.emulator.extensions import s3_versions  # noqa: E402
+
+
+@pytest.fixture
+def suspended() -> Iterator[tuple[object, dict[str, str]]]:
+    """A bucket that was versioned, with two versions of one key and a delete marker on top, then
+    suspended — what a Terraform destroy leaves for the bucket's force_destroy."""
+    s3_versions.install()
+    s3_versions.install()  # idempotent
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")
+        s3.create_bucket(Bucket="state")
+        s3.put_bucket_versioning(Bucket="state", VersioningConfiguration={"Status": "Enabled"})
+        ids = {"first": s3.put_object(Bucket="state", Key="lock", Body=b"1")["VersionId"],
+               "second": s3.put_object(Bucket="state", Key="lock", Body=b"2")["VersionId"],
+               "marker": s3.delete_object(Bucket="state", Key="lock")["VersionId"]}
+        s3.put_bucket_versioning(Bucket="state",
+                                 VersioningConfiguration={"Status": "Suspended"})
+        yield s3, ids
+
+
+def version_ids(s3) -> set[str]:
+    listed = s3.list_object_versions(Bucket="state")
+    return {v["VersionId"] for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])}
+
+
+def test_a_suspended_bucket_deletes_only_the_named_version(suspended):
+    s3, ids = suspended
+    answer = s3.delete_object(Bucket="state", Key="lock", VersionId=ids["first"])
+    assert answer["VersionId"] == ids["first"]
+    assert "DeleteMarker" not in answer  # an object version, not a marker
+    assert version_ids(s3) == {ids["second"], ids["marker"]}
+
+
+def test_deleting_a_delete_marker_by_version_says_so_and_uncovers_the_object(suspended):
+    s3, ids = suspended
+    answer = s3.delete_object(Bucket="state", Key="lock", VersionId=ids["marker"])
+    assert answer["DeleteMarker"] is True
+    assert version_ids(s3) == {ids["first"], ids["second"]}
+    assert s3.get_object(Bucket="state", Key="lock")["Body"].read() == b"2"
+
+
+def test_force_destroy_of_a_suspended_bucket_with_a_delete_marker(suspended):
+    """What the provider's force_destroy does: delete every listed version and marker by ID,
+    then the bucket. moto alone failed with an InternalError on the marker."""
+    s3, ids = suspended
+    listed = s3.list_object_versions(Bucket="state")
+    objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+               for v in listed["Versions"] + listed["DeleteMarkers"]]
+    answer = s3.delete_objects(Bucket="state", Delete={"Objects": objects})
+    assert "Errors" not in answer
+    assert {d["VersionId"] for d in answer["Deleted"]} == set(ids.values())
+    assert version_ids(s3) == set()
+    s3.delete_bucket(Bucket="state")
+    assert "state" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_an_enabled_bucket_keeps_moto_behaviour(suspended):
+    """Only suspended buckets take the extension's path; a versioned one deletes by version as
+    before (and a delete without a version adds a marker)."""
+    s3, ids = suspended
+    s3.put_bucket_versioning(Bucket="state", VersioningConfiguration={"Status": "Enabled"})
+    s3.delete_object(Bucket="state", Key="lock", VersionId=ids["first"])
+    assert version_ids(s3) == {ids["second"], ids["marker"]}
+    marker = s3.delete_object(Bucket="state", Key="lock")
+    assert marker["DeleteMarker"] is True and marker["VersionId"] not in ids.values()

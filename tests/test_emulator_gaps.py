@@ -53,7 +53,7 @@ def unique(prefix: str) -> str:
 
 def test_the_launcher_installs_every_extension(endpoint, moto_log):
     installed = moto_log.read_text().splitlines()[0]
-    for name in ("application_autoscaling", "backup", "elasticache", "sqs"):
+    for name in ("application_autoscaling", "backup", "elasticache", "s3_versions", "sqs"):
         assert name in installed, installed
 
 
@@ -593,3 +593,28 @@ def test_cache_subnet_group_modify(endpoint, subnets):
                                         CacheSubnetGroupDescription="x")
     assert error_code(missing) == "CacheSubnetGroupNotFoundFault"
     cache.delete_cache_subnet_group(CacheSubnetGroupName=name)
+
+
+# --- S3: a versioning-suspended bucket with delete markers can be emptied (s3_versions) --------
+
+def test_the_served_emulator_empties_a_suspended_bucket_with_delete_markers(endpoint):
+    """What a Terraform destroy of the state bucket does through the server: versioning is
+    suspended, then force_destroy deletes every version and delete marker by ID (moto alone
+    answered 500 and the bucket could not be destroyed)."""
+    s3 = client(endpoint, "s3")
+    bucket = unique("tfstate")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for _ in range(2):  # each released lock leaves a delete marker
+        s3.put_object(Bucket=bucket, Key="local/data/terraform.tfstate.tflock", Body=b"lock")
+        s3.delete_object(Bucket=bucket, Key="local/data/terraform.tfstate.tflock")
+    s3.put_object(Bucket=bucket, Key="local/data/terraform.tfstate", Body=b"{}")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    listed = s3.list_object_versions(Bucket=bucket)
+    assert len(listed["DeleteMarkers"]) == 2
+    objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+               for v in listed["Versions"] + listed["DeleteMarkers"]]
+    answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+    assert "Errors" not in answer and len(answer["Deleted"]) == 5
+    s3.delete_bucket(Bucket=bucket)
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

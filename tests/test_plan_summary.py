@@ -118,12 +118,12 @@ def scan_verdict(addresses: dict[str, str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
+def plans(tmp_path_factory: pytest.TempPathFactory, synth_dir: Path) -> Iterator[Plans]:
     tmp = tmp_path_factory.mktemp("plan-summary")
     log = tmp / "state" / ENV / "terraform.log"
     synthesized = tmp / "synth"
     # Everything applied lives only in this module's server: nothing to destroy afterwards.
-    with own_emulator(tmp, synthesized):
+    with own_emulator(tmp, synthesized, synth_dir):
         # Apply only bootstrap and messaging: a copy of the outdir whose manifest lists just
         # them (messaging reads no other layer's state on the emulator; its state lives in
         # bootstrap's bucket).

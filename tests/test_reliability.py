@@ -269,9 +269,9 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, synth_dir: Path) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("reliability")
-    with own_emulator(tmp, tmp / "cdktf.out") as moto:
+    with own_emulator(tmp, tmp / "cdktf.out", synth_dir) as moto:
         runner = Runner("local", tmp / "cdktf.out", quiet=True)
         assert runner.env.emulator.endpoint == moto.endpoint
         for stack in ("local-bootstrap", SECURITY):

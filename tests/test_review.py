@@ -252,34 +252,15 @@ def test_consumers_whose_inputs_change_are_named(tmp_path: Path):
 
 @pytest.mark.emulator
 @pytest.mark.timeout(600)
-def test_the_runners_guard_refusal_renders_red(moto, synth_dir, tmp_path: Path):
+def test_the_runners_guard_refusal_renders_red(own_moto, tmp_path: Path):
     """A bucket applied on the emulator, then renamed (a forced replacement) and planned by
     Runner.plan with ``protect_stateful`` on (prod's setting): the guard refuses the plan and
-    the comment shows it red, first, with the bucket's address — not "Nothing is destroyed"."""
-    import boto3
-
+    the comment shows it red, first, with the bucket's address — not "Nothing is destroyed".
+    The emulator is this test's own (conftest.py ``own_moto``): what it applies goes with it."""
     state = f"h3-guard-state-{tmp_path.name[-6:].lower().replace('_', '-')}"
-    kwargs = {"endpoint_url": moto, "region_name": "ap-northeast-2",
+    kwargs = {"endpoint_url": own_moto.endpoint, "region_name": "ap-northeast-2",
               "aws_access_key_id": "test", "aws_secret_access_key": "test"}
-    try:
-        _refusal_renders_red(moto, synth_dir, tmp_path, state, kwargs)
-    finally:
-        # The emulator is the session's: tests/test_roundtrip.py later proves its destroy
-        # leaves no bucket and no table behind, so nothing of this test may stay.
-        s3 = boto3.client("s3", **kwargs)
-        for bucket in s3.list_buckets()["Buckets"]:
-            if bucket["Name"].startswith(state):
-                listed = s3.list_object_versions(Bucket=bucket["Name"])
-                for item in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
-                    s3.delete_object(Bucket=bucket["Name"], Key=item["Key"],
-                                     VersionId=item["VersionId"])
-                s3.delete_bucket(Bucket=bucket["Name"])
-        dynamodb = boto3.client("dynamodb", **kwargs)
-        if state in dynamodb.list_tables()["TableNames"]:
-            dynamodb.delete_table(TableName=state)
-    assert not [b for b in boto3.client("s3", **kwargs).list_buckets()["Buckets"]
-                if b["Name"].startswith(state)]
-    assert state not in boto3.client("dynamodb", **kwargs).list_tables()["TableNames"]
+    _refusal_renders_red(own_moto.endpoint, own_moto.outdir, tmp_path, state, kwargs)
 
 
 def _refusal_renders_red(moto: str, synth_dir: Path, tmp_path: Path, state: str,

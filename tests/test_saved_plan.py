@@ -248,14 +248,14 @@ def _hrsaas(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.emulator
 @pytest.mark.timeout(1200)
-def test_a_saved_plan_is_rendered_then_applied_and_a_stale_one_is_refused(tmp_path):
+def test_a_saved_plan_is_rendered_then_applied_and_a_stale_one_is_refused(synth_dir, tmp_path):
     import boto3
 
     from hrsaas.runner.stacks import Runner, terraform
     from tests.own_emulator import own_emulator
 
     outdir = tmp_path / "cdktf.out"
-    with own_emulator(tmp_path, outdir) as moto:
+    with own_emulator(tmp_path, outdir, synth_dir) as moto:
         runner = Runner("local", outdir, quiet=True)
         runner.deploy(only=["local-bootstrap"])
         apply = ("apply-plan", "--env", "local", "--outdir", str(outdir), "--only", SECURITY)

@@ -186,7 +186,7 @@ def _stack(template: dict, bucket: str, layer: str, body: dict, reads: tuple[str
 
 @pytest.mark.emulator
 @pytest.mark.timeout(600)
-def test_a_changed_producer_output_shows_in_its_consumers_plans(moto, synth_dir, tmp_path):
+def test_a_changed_producer_output_shows_in_its_consumers_plans(own_moto, tmp_path):
     """alpha (producer) changes its output ``name`` and adds ``added``; beta reads ``name``,
     gamma starts reading ``added``. Planned against the state only, beta says "No changes"
     and gamma fails with "Unsupported attribute"; planned along the graph with alpha's saved
@@ -197,7 +197,7 @@ def test_a_changed_producer_output_shows_in_its_consumers_plans(moto, synth_dir,
     from hrsaas.runner.stacks import Runner, StackFailed, terraform
 
     bucket = f"h3-cross-stack-{tmp_path.name[-8:].lower().replace('_', '-')}"
-    kwargs = {"endpoint_url": moto, "region_name": "ap-northeast-2",
+    kwargs = {"endpoint_url": own_moto.endpoint, "region_name": "ap-northeast-2",
               "aws_access_key_id": "test", "aws_secret_access_key": "test"}
     boto3.client("s3", **kwargs).create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
@@ -205,7 +205,7 @@ def test_a_changed_producer_output_shows_in_its_consumers_plans(moto, synth_dir,
         TableName=bucket, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}])
-    template = load(synth_dir, "local-data")
+    template = load(own_moto.outdir, "local-data")  # its provider and backend: this server
     outdir = tmp_path / "cdktf.out"
 
     def write(layer, body, reads=()):

@@ -7,7 +7,9 @@ Gaps the project closes itself are not listed here: they are emulator extensions
 (``hrsaas/emulator/extensions/``, installed by the launcher) — ElastiCache parameter groups,
 replication-group member clusters and deletes, Application Auto Scaling tags, AWS Backup
 selections, SQS redrive-allow policies and compact redrive-policy JSON, IAM Access Analyzer,
-Budgets notification subscribers and tags, Cost Anomaly Detection monitors and subscriptions.
+Budgets notification subscribers and tags, Cost Anomaly Detection monitors and subscriptions,
+the default RDS CA for new instances, and version deletes from versioning-suspended S3 buckets
+(so ``force_destroy`` empties a bucket with delete markers).
 """
 
 from __future__ import annotations
