@@ -151,6 +151,9 @@ cli.add_command(_pass_through(
     "plan-fingerprints", "hrsaas.runner.saved_plan:fingerprints_main",
     "Fingerprints of saved plans: the PR comment's hidden block, or a check against it."))
 cli.add_command(_pass_through(
+    "redis-auth", "hrsaas.runner.redis_auth:main",
+    "Put the hr-saas/redis token on the cache (the deploy does it); --finish a rotation."))
+cli.add_command(_pass_through(
     "bench", "hrsaas.devtools.bench:main",
     "Benchmarks: start-up, synth, scan and the local round trip (medians)."))
 cli.add_command(_pass_through(

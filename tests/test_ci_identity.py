@@ -373,9 +373,16 @@ def test_plan_roles_read_exactly_the_state_without_secrets_and_write_nothing(sta
     policy, _, bucket = plan_policy(stack, env)
     readable = {layer for layer in LAYERS
                 if allows(policy, "s3:GetObject", f"{bucket}/{env}/{layer}/terraform.tfstate")}
-    # Every remote-state layer but cache, whose state holds the Redis AUTH token (provider 5.x
-    # has no write-only auth_token: modules/redis/README.md); bootstrap's state is local.
-    assert readable == set(LAYERS) - {"bootstrap", "cache"}
+    # Every remote-state layer (bootstrap's state is local), cache and compute included: no
+    # state holds a secret (the Redis AUTH token is set outside Terraform,
+    # hrsaas/runner/redis_auth.py), so PR and drift plans of every layer run with this role.
+    assert readable == set(LAYERS) - {"bootstrap"}
+    assert not [st for st in statements(policy) if st["Effect"] == "Deny"
+                and "s3:GetObject" in as_list(st["Action"]) and "Resource" in st
+                and any(r.endswith("/terraform.tfstate") for r in as_list(st["Resource"]))]
+    # Reading the cache state does not open the secret it no longer holds.
+    assert not allows(policy, "secretsmanager:GetSecretValue",
+                      f"arn:aws:secretsmanager:{REGION}:000000000000:secret:hr-saas/redis-AbCdEf")
     # Plans run with -lock=false: no lockfile, no lock item, nothing else written.
     for st in statements(policy):
         if st["Effect"] == "Allow":
@@ -408,8 +415,8 @@ SERVICE_OF_TYPE = (
 # Types whose refresh reads a secret value: a plan role cannot refresh them, by design.
 # aws_secretsmanager_secret_version's read calls GetSecretValue even for write-only values
 # (provider 5.100, secret_version.go): the security layer is planned with -refresh=false by
-# the plan role, or by the apply role. The cache layer's token data source: its state is not
-# readable by the plan role either (see above).
+# the plan role, or by the apply role. No other layer has one: the cache layer no longer reads
+# hr-saas/redis (the deploy runner sets the token, hrsaas/runner/redis_auth.py).
 SECRET_READING = {("resource", "aws_secretsmanager_secret_version"),
                   ("data", "aws_secretsmanager_secret_version")}
 
@@ -444,7 +451,7 @@ def test_every_type_a_plan_refreshes_is_readable_by_the_plan_role(stack, env):
     assert not missing, ("types without plan-role reads: add them to PLAN_METADATA_READS in "
                          f"modules/github_oidc/construct.py: {missing}")
     secret_layers = {layer for key in SECRET_READING for layer in found.get(key, ())}
-    assert secret_layers == {"security", "cache"}
+    assert secret_layers == {"security"}
 
 
 def test_the_apply_role_is_the_only_writer(stack):

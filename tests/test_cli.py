@@ -15,7 +15,8 @@ from hrsaas.toolenv import HRSAAS, ROOT, tool_env
 
 # What the product promises a newcomer (README, `hrsaas --help`).
 SUBCOMMANDS = ("synth", "scan", "plan", "deploy", "destroy", "outputs", "cost", "summary",
-               "bench", "emulator", "ci", "guard", "docs", "apply-plan", "plan-fingerprints")
+               "bench", "emulator", "ci", "guard", "docs", "apply-plan", "plan-fingerprints",
+               "redis-auth")
 
 
 def hrsaas(*args: str, env: dict[str, str] | None = None, timeout: float = 300

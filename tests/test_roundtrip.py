@@ -1,22 +1,37 @@
 """The real thing: the local environment applies on the emulator through terraform, re-plans
-with no changes, and destroys leaving nothing behind."""
+with no changes, and destroys leaving nothing behind.
+
+One applied environment for the whole module, on a moto server of its own (nothing else
+applies there, so the final check that nothing is left is about this module alone). The tests
+between the deploy and the destroy read it, or change it and put it back. Planning with nothing
+applied needs an empty emulator: tests/test_fresh_plans.py, on its own server beside this one.
+The deploy and the destroy are also the real proof of the graph runner's parallel deploy and
+reverse destroy (the graph's rules are tested with a fake terraform in test_runner_graph.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
 
 from hrsaas.emulator import PLAN_ONLY_LAYERS
+from hrsaas.runner.graph import RunResult
 from hrsaas.runner.release import waiting_services
-from hrsaas.runner.stacks import Runner, StackFailed, stack_order
+from hrsaas.runner.stacks import Runner, StackFailed, stack_graph, stack_order
 from hrsaas.toolenv import PYTHON, ROOT, tool_env
 from hrsaas.topology import LAYERS
+from tests.own_emulator import OwnEmulator, own_emulator
 
 pytestmark = pytest.mark.emulator
+
+PARALLELISM = 2  # the emulator default on two cores, explicit: the overlap below needs two
 
 
 def client(endpoint: str, service: str):
@@ -24,14 +39,63 @@ def client(endpoint: str, service: str):
                         aws_access_key_id="test", aws_secret_access_key="test")
 
 
-@pytest.fixture(scope="module")
-def runner(moto, synth_dir):
-    return Runner("local", synth_dir, quiet=True)
+@dataclass
+class Local:
+    emulator: OwnEmulator
+    outdir: Path  # `local` synthesized for this module's server
 
 
 @pytest.fixture(scope="module")
-def deployed(runner):
-    return runner.deploy()
+def local(synth_dir, tmp_path_factory) -> Iterator[Local]:
+    tmp = tmp_path_factory.mktemp("roundtrip")
+    with own_emulator(tmp, tmp / "cdktf.out", synth_dir) as moto:
+        yield Local(moto, tmp / "cdktf.out")
+
+
+@pytest.fixture(scope="module")
+def moto(local) -> str:
+    return local.emulator.endpoint
+
+
+@pytest.fixture(scope="module")
+def local_dir(local) -> Path:
+    return local.outdir
+
+
+@pytest.fixture(scope="module")
+def state_dir(local) -> Path:
+    return Path(local.emulator.env["HRSAAS_STATE_DIR"])
+
+
+@pytest.fixture(scope="module")
+def runner(local):
+    return Runner("local", local.outdir, quiet=True, parallelism=PARALLELISM)
+
+
+@dataclass
+class Deployment:
+    outputs: dict[str, dict]
+    result: RunResult  # the graph runner's events of the deploy
+
+
+@pytest.fixture(scope="module")
+def deployment(runner) -> Deployment:
+    outputs = runner.deploy()
+    return Deployment(outputs, runner.last_result)
+
+
+@pytest.fixture(scope="module")
+def deployed(deployment):
+    return deployment.outputs
+
+
+def running_together(result: RunResult) -> int:
+    """The most stacks that ran at the same time, from the run's start/end events."""
+    running = most = 0
+    for event in result.events:
+        running += {"start": 1, "end": -1}.get(event.kind, 0)
+        most = max(most, running)
+    return most
 
 
 # hrsaas/emulator/gaps.py PLAN_ONLY_LAYERS: what moto still cannot apply is only planned.
@@ -39,35 +103,22 @@ PLANNED_ONLY = [f"local-{layer}" for layer in LAYERS if layer in PLAN_ONLY_LAYER
 APPLIED = [f"local-{layer}" for layer in LAYERS if layer not in PLAN_ONLY_LAYERS]
 
 
-def test_an_environment_with_nothing_applied_still_plans(runner, moto, tmp_path_factory):
-    """Before anything exists — no state bucket, no upstream state — every stack plans: reads
-    of layers without state are unknown values (hrsaas/runner/speculative.py), the backend is local
-    until the state bucket exists. Runs before the deploy below (same module, file order)."""
-    s3 = client(moto, "s3")
-    assert not [b for b in s3.list_buckets()["Buckets"] if "tfstate" in b["Name"]]
-    plans = tmp_path_factory.mktemp("fresh-plans")
-    codes = runner.plan(save=True, detailed=True, plans_dir=plans)
-    assert codes == dict.fromkeys(APPLIED + PLANNED_ONLY, 2)
-    for stack in codes:
-        meta = json.loads((plans / "local" / f"{stack}.meta").read_text())
-        shown = json.loads((plans / "local" / f"{stack}.json").read_text())
-        actions = {tuple(c["change"]["actions"]) for c in shown["resource_changes"]}
-        assert actions <= {("create",), ("read",)}, (stack, actions)
-        if stack == "local-bootstrap":  # its own state is local: nothing to read
-            assert meta == {"stack": stack, "speculative_reads": [], "local_backend": False,
-                            "planned_inputs": {}}
-            continue
-        assert meta["local_backend"] is True
-    compute = json.loads((plans / "local" / "local-compute.meta").read_text())
-    assert {"network", "security", "data", "registry", "edge", "messaging"} <= set(
-        compute["speculative_reads"])
-    # Planning created nothing.
-    assert not [b for b in s3.list_buckets()["Buckets"] if "tfstate" in b["Name"]]
-
-
-def test_deploy_applies_every_layer_in_order(deployed, moto, state_dir, synth_dir):
+def test_deploy_applies_every_layer_in_order(deployment, deployed, moto, state_dir,
+                                            local_dir):
     assert set(deployed) == set(APPLIED)
-    assert list(deployed) == [s for s in stack_order("local", synth_dir) if s in APPLIED]
+    assert list(deployed) == [s for s in stack_order("local", local_dir) if s in APPLIED]
+    # The graph runner for real (moved here from test_runner_graph.py's own small graph): no
+    # stack starts before every stack it depends on has ended, and stacks whose dependencies
+    # are done run side by side, never more than the parallelism.
+    graph = stack_graph("local", local_dir)
+    events = [(e.kind, e.stack) for e in deployment.result.events]
+    for stack in graph.order:
+        started = events.index(("start", stack))
+        for dependency in graph.deps[stack]:
+            assert events.index(("end", dependency)) < started, (stack, dependency, events)
+    assert running_together(deployment.result) == PARALLELISM, events
+    assert {s: r.status for s, r in deployment.result.results.items()} == {
+        **dict.fromkeys(APPLIED, "applied"), **dict.fromkeys(PLANNED_ONLY, "planned")}
     assert (state_dir / "local" / "bootstrap.tfstate").exists()
     repos = client(moto, "ecr").describe_repositories()["repositories"]
     assert {r["repositoryName"] for r in repos} == {
@@ -139,11 +190,11 @@ def test_the_services_run_behind_the_alb(deployed, moto):
         alb["DNSName"])
 
 
-def test_alarms_watch_what_runs(deployed, moto, synth_dir):
+def test_alarms_watch_what_runs(deployed, moto, local_dir):
     cloudwatch = client(moto, "cloudwatch")
     pages = cloudwatch.get_paginator("describe_alarms").paginate()
     live = {a["AlarmName"] for page in pages for a in page["MetricAlarms"]}
-    synthesized = json.loads((synth_dir / "stacks" / "local-observability" / "cdk.tf.json"
+    synthesized = json.loads((local_dir / "stacks" / "local-observability" / "cdk.tf.json"
                               ).read_text())["resource"]["aws_cloudwatch_metric_alarm"]
     regional = {a["alarm_name"] for a in synthesized.values() if "provider" not in a}
     # Application Auto Scaling creates (and deletes) the alarms of each target-tracking policy
@@ -240,7 +291,10 @@ def test_the_cdktf_cli_sees_the_same_stacks(deployed, synth_dir, tmp_path_factor
     result = subprocess.run(
         ["cdktf", "deploy", *stacks, "--auto-approve", "--skip-provider-lock",
          "--parallelism", "1", "--output", str(out)],
-        cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=900)
+        # Only `local` synthesized (tests/test_own_emulator.py: the same local stacks as a
+        # synthesis of every environment): the CLI's synthesis is part of this test's time.
+        cwd=ROOT, env=tool_env({"HRSAAS_ENVS": "local"}), capture_output=True, text=True,
+        timeout=900)
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.stdout + result.stderr)
     assert result.returncode == 0, text[-3000:]
     applied = re.findall(r"Apply complete! Resources: (\d+) added, (\d+) changed, "
@@ -307,12 +361,13 @@ def test_generated_secrets_stay_out_of_state(deployed, moto, state_dir):
     assert len(states) >= len(APPLIED)
     for name, value in values.items():
         leaked = {key for key, state in states if value in state}
-        if name == "hr-saas/redis":
-            # Provider 5.x has no write-only auth_token: the Redis token is in the cache
-            # layer's state, and only there (docs/secrets.md).
-            assert leaked == {"local/cache/terraform.tfstate"}, leaked
-        else:
-            assert not leaked, f"{name} leaked into state: {sorted(leaked)}"
+        assert not leaked, f"{name} leaked into state: {sorted(leaked)}"
+    # The Redis token is on the group all the same: the deploy runner set it after the cache
+    # stack applied (hrsaas/runner/redis_auth.py) and recorded that, without the value.
+    record = json.loads(client(moto, "ssm").get_parameter(
+        Name="/hr-saas/local/cache/auth-token-applied")["Parameter"]["Value"])
+    assert record["phase"] == "required" and record["replication_group_id"] == "hr-saas-local-cache"
+    assert values["hr-saas/redis"] not in json.dumps(record)
 
 
 def test_the_guard_refuses_a_real_plan_that_destroys_the_database(deployed, runner,
@@ -331,8 +386,26 @@ def test_the_guard_refuses_a_real_plan_that_destroys_the_database(deployed, runn
     assert destructive_changes(shown, {found[0].address}) == []
 
 
-def test_destroy_leaves_nothing(deployed, runner, moto):
+def test_destroy_leaves_nothing(deployed, runner, moto, local_dir, state_dir):
     runner.destroy()
+    # Reverse order for real: a stack goes only after every stack that depends on it is gone,
+    # two at a time where the graph allows; bootstrap (the state bucket) last.
+    destroyed = runner.last_result
+    assert {s: r.status for s, r in destroyed.results.items()} == {
+        **dict.fromkeys(APPLIED, "destroyed"), **dict.fromkeys(PLANNED_ONLY, "nothing to destroy")}
+    graph = stack_graph("local", local_dir)
+    order = [(e.kind, e.stack) for e in destroyed.events]
+    for stack in graph.order:
+        for dependency in graph.deps[stack]:
+            assert order.index(("end", stack)) < order.index(("start", dependency)), (
+                stack, dependency, order)
+    assert order[-2:] == [("start", "local-bootstrap"), ("end", "local-bootstrap")]
+    assert running_together(destroyed) == PARALLELISM, order
+    # One runner, one `terraform init` per stack for the deploy, the re-deploys, the re-plan and
+    # the destroy (the runner reuses a stack's initialisation while its configuration holds).
+    log = (state_dir / "local" / "terraform.log").read_text()
+    inits = Counter(re.findall(r"^\[(local-[a-z]+)\] \$ terraform init ", log, re.M))
+    assert inits == dict.fromkeys(APPLIED, 1), inits
     ec2 = client(moto, "ec2")
     assert [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]] == []
     assert ec2.describe_addresses()["Addresses"] == []

@@ -2,8 +2,8 @@
 
 Unit tier: the scheduler with fake work that records when each stack starts and ends (never
 wall-clock timings), and the runner (hrsaas/runner/stacks.py) over a small synthesized-looking
-outdir with a fake ``terraform``. The emulator test at the end deploys and destroys a few real
-local stacks in parallel on a moto server of its own.
+outdir with a fake ``terraform``. The same runner with the real terraform, in parallel along
+the graph and in reverse for the destroy, is tests/test_roundtrip.py's deploy and destroy.
 """
 
 from __future__ import annotations
@@ -356,8 +356,24 @@ def fake(monkeypatch, tmp_path):
     terraform = FakeTerraform()
     monkeypatch.setattr(stacks_mod, "terraform", terraform)
     monkeypatch.setattr(stacks_mod, "StateStore", AllStates)
-    monkeypatch.setattr(stacks_mod.emulator, "purge_bucket", lambda endpoint, bucket: None)
+    # The Redis AUTH step (hrsaas/runner/redis_auth.py) calls ElastiCache: recorded here as a
+    # call after the stack's terraform (tests/test_redis_auth.py tests the step itself).
+    monkeypatch.setattr(stacks_mod.redis_auth, "after_apply",
+                        lambda env, stack: terraform.calls.append((stack, ("redis-auth",)))
+                        if stack.endswith("-cache") else None)
+    monkeypatch.setattr(stacks_mod.redis_auth, "after_destroy",
+                        lambda env, stack: terraform.calls.append((stack, ("redis-record",)))
+                        if stack.endswith("-cache") else False)
     return terraform
+
+
+def test_the_redis_auth_step_runs_after_cache_applies_and_before_compute(fake, tmp_path):
+    outdir = fake_outdir(tmp_path, "local", LOCAL_LAYERS)
+    Runner("local", outdir, quiet=True, parallelism=2).deploy()
+    assert fake.commands("local-cache") == ["init", "apply", "output", "redis-auth"]
+    order = [stack for stack, args in fake.calls]
+    step = fake.calls.index(("local-cache", ("redis-auth",)))
+    assert step < order.index("local-compute")
 
 
 def test_deploy_inits_each_stack_once_and_follows_the_graph(fake, tmp_path):
@@ -609,55 +625,32 @@ def test_each_stack_line_says_what_terraform_did(text, short):
 
 
 # --- on the emulator ----------------------------------------------------------------------
+# The real-terraform proof of a parallel deploy along the graph, the reverse destroy and one
+# `terraform init` per stack and runner is tests/test_roundtrip.py's deploy and destroy of all
+# fifteen local layers (its own graph of four stacks on a moto server of its own was the same
+# proof at the price of another deploy).
 
-PARALLEL = ("local-bootstrap", "local-security", "local-messaging", "local-registry")
 
+def test_plans_without_secret_refresh_skip_refresh_only_where_secret_versions_live(fake,
+                                                                                   tmp_path):
+    """CI's plan role may not call GetSecretValue: ``--no-secret-refresh`` plans a stack that
+    manages ``aws_secretsmanager_secret_version`` with ``-refresh=false``, and no other."""
+    outdir = fake_outdir(tmp_path, "local", ["bootstrap", "security", "network"])
+    security = outdir / "stacks" / "local-security" / "cdk.tf.json"
+    spec = json.loads(security.read_text())
+    spec["resource"] = {"aws_secretsmanager_secret_version": {"db": {"secret_id": "x"}}}
+    security.write_text(json.dumps(spec))
 
-@pytest.mark.emulator
-@pytest.mark.timeout(1200)
-def test_a_real_parallel_deploy_and_destroy(tmp_path):
-    """bootstrap, security, then messaging and registry side by side on moto; destroy in
-    reverse. Each stack is initialised once for the whole deploy + re-plan + destroy."""
-    import boto3
+    def plan_args(stack: str) -> tuple[str, ...]:
+        [args] = [a for s, a in fake.calls if s == stack and a[0] == "plan"]
+        return args
 
-    from tests.own_emulator import own_emulator
-
-    synthesized = tmp_path / "synth"
-    with own_emulator(tmp_path, synthesized) as moto:
-        outdir = tmp_path / "few"
-        for stack in PARALLEL:
-            shutil.copytree(synthesized / "stacks" / stack, outdir / "stacks" / stack)
-        manifest = json.loads((synthesized / "manifest.json").read_text())
-        manifest["stacks"] = {
-            name: {**spec, "dependencies": [d for d in spec["dependencies"] if d in PARALLEL]}
-            for name, spec in manifest["stacks"].items() if name in PARALLEL}
-        (outdir / "manifest.json").write_text(json.dumps(manifest))
-
-        def client(service: str):
-            return boto3.client(service, endpoint_url=moto.endpoint,
-                                region_name="ap-northeast-2", aws_access_key_id="test",
-                                aws_secret_access_key="test")
-
-        runner = Runner("local", outdir, quiet=True, parallelism=2)
-        outputs = runner.deploy()
-        assert list(outputs) == list(PARALLEL)
-        deployed = runner.last_result
-        kinds = [(e.kind, e.stack) for e in deployed.events]
-        assert kinds[4:6] == [("start", "local-messaging"), ("start", "local-registry")], kinds
-        assert len(client("ecr").describe_repositories()["repositories"]) == 12
-        assert client("sqs").list_queues().get("QueueUrls")
-
-        assert runner.plan(save=False, detailed=True) == dict.fromkeys(PARALLEL, 0)
-        runner.destroy()
-        destroyed = runner.last_result
-        assert [r.status for r in destroyed.results.values()] == ["destroyed"] * 4
-        order = [(e.kind, e.stack) for e in destroyed.events]
-        assert order.index(("start", "local-security")) > max(
-            order.index(("end", "local-messaging")), order.index(("end", "local-registry")))
-        assert order[-2:] == [("start", "local-bootstrap"), ("end", "local-bootstrap")]
-        assert client("ecr").describe_repositories()["repositories"] == []
-        assert client("sqs").list_queues().get("QueueUrls", []) == []
-
-        log = (Path(moto.env["HRSAAS_STATE_DIR"]) / "local" / "terraform.log").read_text()
-        inits = Counter(re.findall(r"^\[(local-[a-z]+)\] \$ terraform init ", log, re.M))
-        assert inits == dict.fromkeys(PARALLEL, 1)
+    runner = Runner("local", outdir, quiet=True)
+    runner.plan(save=False, detailed=True)
+    assert all("-refresh=false" not in plan_args(s) for s in ("local-security", "local-network"))
+    fake.calls.clear()
+    runner.plan(save=False, detailed=True, refresh_secrets=False)
+    assert "-refresh=false" in plan_args("local-security")
+    assert "-refresh=false" not in plan_args("local-network")
+    assert "not refreshed (secret versions)" in runner.last_result.results["local-security"].detail
+    assert "not refreshed" not in runner.last_result.results["local-network"].detail

@@ -167,6 +167,28 @@ def test_a_failed_condition_reports_its_message_not_just_its_kind():
         "Error: creating S3 Bucket: AccessDenied")
 
 
+def test_a_lock_error_says_who_holds_the_lock():
+    """The lock ID is what `terraform force-unlock` needs, and who/when says whether to."""
+    from hrsaas.runner.stacks import first_error
+
+    output = (  # Terraform's layout for a held lock (-no-color)
+        "│ Error: Error acquiring the state lock\n│ \n"
+        "│ Error message: operation error DynamoDB: PutItem, https response error\n"
+        "│ StatusCode: 400, ConditionalCheckFailedException: The conditional request failed\n"
+        "│ Lock Info:\n│   ID:        0f1e2d3c-aaaa-bbbb-cccc-1234567890ab\n"
+        "│   Path:      hr-saas-local-state/local/compute/terraform.tfstate\n"
+        "│   Operation: OperationTypeApply\n│   Who:       ci@runner\n"
+        "│   Version:   1.9.8\n│   Created:   2026-12-04 06:00:00 +0000 UTC\n│   Info:\n│ \n"
+        "│ Terraform acquires a state lock to protect the state from being written\n╵\n")
+    error = first_error(output)
+    assert error.startswith("Error: Error acquiring the state lock (Error message: operation")
+    for field in ("ID: 0f1e2d3c-aaaa-bbbb-cccc-1234567890ab", "Operation: OperationTypeApply",
+                  "Who: ci@runner", "Path: hr-saas-local-state/local/compute/terraform.tfstate",
+                  "Created: 2026-12-04 06:00:00 +0000 UTC"):
+        assert field in error
+    assert "Version" not in error and "Terraform acquires" not in error
+
+
 def test_bootstrap_runs_first_and_is_destroyed_last(synth_dir):
     """Every backend lives in bootstrap's bucket: every stack depends on bootstrap in the
     manifest, so the runner's graph (hrsaas/runner/graph.py) starts it alone and destroys it

@@ -238,3 +238,47 @@ def test_plan_sarif_and_drift_issues() -> None:
     script = next(s["with"]["script"] for s in drift["steps"]
                   if s.get("uses", "").startswith("actions/github-script@"))
     assert "issues.create" in script and "issues.update" in script
+
+
+def test_drift_plans_in_a_job_that_installs_and_synthesizes_nothing() -> None:
+    """drift.yml as deploy.yml: setup and the jsii synthesis run in a job without an OIDC
+    token; the job holding the plan role's token runs terraform plans only — it restores the
+    synth job's tools (the same cache key and paths) instead of installing any."""
+    drift = jobs("drift.yml")
+    holding = {name: job for name, job in drift.items()
+               if job.get("permissions", {}).get("id-token") == "write"}
+    assert set(holding) == {"drift"}
+    for name, job in holding.items():
+        text = run_text(job)
+        for forbidden in ("make ", "setup.sh", "npm", "npx", "pip ", "pip3", "uv ",
+                          "hrsaas synth", "main.py", "cdktf ", "checkov"):
+            assert forbidden not in text, f"drift.yml: {name} runs {forbidden!r}"
+        assert not any(step.get("uses", "").startswith(("actions/setup-node@", "actions/cache@"))
+                       for step in job["steps"]), f"drift.yml: {name} installs or saves tools"
+        assert job["needs"] == "synth"
+        assert "--no-synth --no-lock" in text
+    synth = drift["synth"]
+    assert "id-token" not in synth["permissions"]
+    assert "make setup" in run_text(synth) and "make synth" in run_text(synth)
+    [upload] = [s for s in synth["steps"] if s.get("uses", "").startswith(
+        "actions/upload-artifact@")]
+    [download] = [s for s in drift["drift"]["steps"] if s.get("uses", "").startswith(
+        "actions/download-artifact@")]
+    assert upload["with"]["name"] == download["with"]["name"]
+    assert upload["with"]["path"].rstrip("/") == download["with"]["path"].rstrip("/")
+    # The restored tools are exactly the ones the synth job cached (same paths and key), built
+    # on the interpreter the drift job sets up again.
+    [saved] = [s["with"] for s in synth["steps"] if s.get("uses", "").startswith(
+        "actions/cache@") and ".venv" in s["with"]["path"]]
+    [mirror] = [s["with"] for s in synth["steps"] if s.get("uses", "").startswith(
+        "actions/cache@") and "tf-mirror" in s["with"]["path"]]
+    restored = [s["with"] for s in drift["drift"]["steps"] if s.get("uses", "").startswith(
+        "actions/cache/restore@")]
+    assert [(r["path"], r["key"]) for r in restored] == [
+        (saved["path"], saved["key"]), (mirror["path"], mirror["key"])]
+    assert all(r["fail-on-cache-miss"] is True for r in restored)
+    assert "providers mirror" not in text
+    [python] = [s for s in drift["drift"]["steps"] if s.get("uses", "").startswith(
+        "actions/setup-python@")]
+    assert python["with"]["python-version"] == "${{ needs.synth.outputs.python-version }}"
+    assert synth["outputs"]["python-version"] == "${{ steps.python.outputs.python-version }}"

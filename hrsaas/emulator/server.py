@@ -23,10 +23,24 @@ PYTHON = ROOT / ".venv" / "bin" / "python"  # moto and the extensions live in th
 # moto settings the round trip relies on (PLATFORM.md): fast ACM validation, managed IAM
 # policies loaded so attachments resolve. No moto state-transition setting (moto_api
 # state_manager) is needed: of the models the layers use only CloudFront distributions have one,
-# and the provider's first poll, after its own fixed 30 s delay, already sees them Deployed. The
-# other waits of a local deploy are the provider's fixed delays and repeated reads (S3 lifecycle,
-# SQS attributes, RDS, ALB, Route 53), the same on AWS; an emulator-caused one is fixed where it
-# arises, in an extension (extensions/rds_certificates.py).
+# and the provider's first poll, after its own fixed 30 s delay, already sees them Deployed.
+#
+# Where a local deploy waits (profile of issue 17: every resource that took 10 s or more in a
+# 15-layer round trip, each traced to its waiter in hashicorp/aws 5.100.0; moto answered all but
+# 8 of ~3,100 requests with 2xx/404, and none of those 8 started a retry loop) — every one is a
+# fixed delay or repeated read of the provider, the same against AWS, so no emulator response
+# can shorten it:
+#   S3 lifecycle configuration 55 s  (10 s delay, then 10 equal reads 5 s apart)
+#   RDS instance 80 s create, 61 s delete (1 min delay, then polls 10 s apart)
+#   ALB 60 s         (30 s delay before "active", twice: after create, after its attributes)
+#   SQS queue / queue policy / redrive-allow policy 25 s each (6 equal reads 5 s apart)
+#   ElastiCache replication group 30 s (30 s delay); Route 53 zone and records 15 s each (the
+#   change-in-sync wait's delay, moto answers INSYNC at once);
+#   VPC 11 s (10 s delay on the DNS attribute); ECS cluster, capacity providers 10 s each;
+#   CloudFront destroy 45 s (30 s delay after disabling, 15 s before the deleted check).
+# Emulator-caused waits are fixed where they arise, in an extension: the RDS CA drift
+# (extensions/rds_certificates.py) and the crash that made the runner purge every bucket before
+# a destroy (extensions/s3_versions.py).
 MOTO_ENV = {
     "MOTO_ACM_VALIDATION_WAIT": "1",
     "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
@@ -89,30 +103,6 @@ def start(endpoint: str, log_path: Path, *, detach: bool = False, timeout: float
     process.kill()
     raise SystemExit(f"moto server did not answer on {endpoint} within {timeout:.0f}s; "
                      f"see {log_path}")
-
-
-def purge_bucket(endpoint: str, bucket: str) -> int:
-    """Delete every object version and delete marker while versioning is still on.
-
-    moto crashes on ``force_destroy`` of a versioned bucket once Terraform has suspended
-    versioning and a key has a delete marker (each released state lock leaves one)."""
-    import boto3
-
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
-    deleted = 0
-    paginator = s3.get_paginator("list_object_versions")
-    try:
-        pages = list(paginator.paginate(Bucket=bucket))
-    except s3.exceptions.NoSuchBucket:
-        return 0
-    for page in pages:
-        keys = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-        for start in range(0, len(keys), 1000):
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[start:start + 1000]})
-        deleted += len(keys)
-    return deleted
 
 
 if __name__ == "__main__":

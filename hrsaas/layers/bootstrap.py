@@ -22,10 +22,6 @@ from ..topology import LAYERS
 from .base import LayerStack
 from .outputs import LayerOutputs, output
 
-# Layers whose state holds a secret the plan role must not read: the cache layer stores the
-# Redis AUTH token (provider 5.x has no write-only auth_token; modules/redis/README.md).
-SECRET_STATE_LAYERS: tuple[str, ...] = ("cache",)
-
 
 @dataclasses.dataclass(frozen=True)
 class BootstrapOutputs(LayerOutputs):
@@ -79,10 +75,9 @@ class BootstrapStack(LayerStack):
             provider_arn=env.ci.oidc_provider_arn, account_id=env.account_id,
             region=env.region, state_bucket=self.names.state_bucket(),
             lock_table=self.names.lock_table(), state_key_arn=key_arn,
-            plan_state_keys=tuple(self.names.state_key(layer) for layer in remote
-                                  if layer not in SECRET_STATE_LAYERS),
-            secret_state_keys=tuple(self.names.state_key(layer)
-                                    for layer in SECRET_STATE_LAYERS),
+            # Every state: none holds a secret (the Redis AUTH token is set by the deploy
+            # runner, never by Terraform: docs/secrets.md).
+            plan_state_keys=tuple(self.names.state_key(layer) for layer in remote),
             publish_role_name=self.names.ci_role("publish"),
             publisher_repositories=env.ci.publisher_repositories,
             image_repositories_prefix=f"{env.project}/",

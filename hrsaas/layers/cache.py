@@ -30,8 +30,10 @@ class CacheStack(LayerStack):
         net = NetworkOutputs.read(self, network, (
             "private_data_subnet_ids", "redis_security_group_id"))
         cmk = env.capabilities.customer_managed_keys
+        # Not hr-saas/redis: the AUTH token is set by the deploy runner after this layer
+        # applies (hrsaas/runner/redis_auth.py), so this layer neither reads nor stores it.
         sec = SecurityOutputs.read(self, security, (
-            "redis_secret_arn", *(("cache_kms_key_arn", "logs_kms_key_arn") if cmk else ())))
+            ("cache_kms_key_arn", "logs_kms_key_arn") if cmk else ()))
         cache = env.cache
         redis = Redis(self, "redis", RedisProps(
             replication_group_id=self.names.resource("cache"),
@@ -43,7 +45,6 @@ class CacheStack(LayerStack):
             multi_az=env.capabilities.multi_az,
             subnet_ids=net.private_data_subnet_ids,
             security_group_id=net.redis_security_group_id,
-            auth_token_secret_arn=sec.redis_secret_arn,
             kms_key_arn=sec.cache_kms_key_arn,
             snapshot_retention_days=cache.snapshot_retention_days,
             snapshot_window=cache.snapshot_window,

@@ -268,6 +268,7 @@ def apply_saved(runner: Runner, plans_dir: Path, reviewed: dict[str, str] | None
     def work(stack: str) -> Outcome:
         item = saved[stack]
         if not has_changes(item.plan):
+            runner.after_apply(stack)  # a rotated secret changes the security stack only
             return Outcome("no changes", "nothing to apply")
         stack_dir = runner.stack_dir(stack)
         for layer, outputs in _reads(stack_dir).items():
@@ -304,6 +305,7 @@ def apply_saved(runner: Runner, plans_dir: Path, reviewed: dict[str, str] | None
                            "before anything else runs (docs/runbooks/state.md)")
             raise StackFailed(stack, "apply", reason, [])
         applied.add(stack)
+        runner.after_apply(stack)
         return Outcome("applied", _counts(result.stdout))
 
     runner._execute("apply-plan", "applying", graph, work, parallelism)

@@ -47,7 +47,7 @@ from hrsaas.runner.guard import (
 from .. import emulator as emulator_gaps  # PLAN_ONLY_LAYERS, read when a run asks for it
 from ..emulator import server as emulator
 from ..toolenv import PYTHON, ROOT, tool_env
-from . import delegation, release, signals, speculative
+from . import delegation, redis_auth, release, signals, speculative
 from . import graph as schedule
 from .graph import NOT_ATTEMPTED, SKIPPED, Graph, Outcome, RunResult
 from .progress import Reporter
@@ -152,6 +152,19 @@ def first_error(output: str) -> str:
                 message = " ".join(paragraph)
                 if message:
                     return f"{text}: {message}"
+            if "state lock" in text:
+                # Who holds it and since when (the ID is what `force-unlock` needs), or why the
+                # lock table or lock file refused, rather than the bare headline.
+                details = []
+                for following in lines[i + 1:]:
+                    if following.startswith("╵"):
+                        break
+                    field = following.strip(" │")
+                    if field.startswith(("Error message:", "ID:", "Path:", "Operation:",
+                                         "Who:", "Created:")):
+                        details.append(" ".join(field.split())[:300])
+                if details:
+                    return f"{text} ({'; '.join(details)})"
             return text
     tail = [line for line in clean.splitlines() if line.strip()]
     return tail[-1] if tail else "(no output)"
@@ -366,11 +379,22 @@ class Runner:
             outputs[stack] = {k: v["value"] for k, v in json.loads(out.stdout or "{}").items()
                               if not v.get("sensitive")}
             self.check_delegation(stack, outputs[stack])
+            self.after_apply(stack)
             return Outcome("applied", detail)
 
         self._execute("deploy", "deploying", graph, work, parallelism,
                       interactive=not self.auto_approve)
         return {stack: outputs[stack] for stack in graph.order if stack in outputs}
+
+    def after_apply(self, stack: str) -> None:
+        """What a stack needs besides terraform once it is applied (or had nothing to apply):
+        the cache stack's Redis AUTH token (hrsaas/runner/redis_auth.py, docs/secrets.md)."""
+        try:
+            done = redis_auth.after_apply(self.env, stack)
+        except redis_auth.RedisAuthError as exc:
+            raise StackFailed(stack, "redis-auth", str(exc), []) from None
+        if done:
+            self.say(f"Redis AUTH token: {done}", stack)
 
     def check_delegation(self, stack: str, outputs: dict) -> None:
         """After the dns layer of a real environment created its zone: stop (as a failure of
@@ -420,28 +444,20 @@ class Runner:
             if reason:
                 return Outcome("nothing to destroy", "plan only on the emulator")
             self.ensure_init(stack)
-            if self.emulated:
-                self._purge_buckets(stack)
             args = ["destroy", "-input=false", "-no-color"]
             if self.auto_approve:
                 args.append("-auto-approve")
             result = self.run(stack, "destroy", *args)
+            if redis_auth.after_destroy(self.env, stack):
+                self.say("Redis AUTH record removed", stack)
             return Outcome("destroyed", _counts(result.stdout))
 
         self._execute("destroy", "destroying", graph, work, parallelism)
 
-    def _purge_buckets(self, stack: str) -> None:
-        shown = self.run(stack, "destroy", "show", "-json", "-no-color")
-        state = json.loads(shown.stdout or "{}")
-        for resource in state.get("values", {}).get("root_module", {}).get("resources", []):
-            if resource["type"] == "aws_s3_bucket":
-                bucket = resource["values"]["bucket"]
-                emulator.purge_bucket(self.env.emulator.endpoint, bucket)
-
     # -- plan ----------------------------------------------------------------------------------
     def plan(self, *, save: bool = True, detailed: bool = False, plans_dir: Path = PLANS,
              only: list[str] | None = None, parallelism: int | None = None,
-             lock: bool = True) -> dict[str, int]:
+             lock: bool = True, refresh_secrets: bool = True) -> dict[str, int]:
         """Plan every stack (or ``only`` these) along the dependency graph; return stack → exit
         code (0 no changes, 2 changes with ``detailed``), in dependency order. With ``save``:
         ``<plans_dir>/<env>/<stack>.tfplan``, its ``show -json``, its text and ``.meta`` (JSON:
@@ -453,7 +469,12 @@ class Runner:
 
         ``lock=False``: ``-lock=false`` (CI's pull-request and drift plans: a plan never writes
         state, a saved plan applied later is refused as stale if the state changed meanwhile,
-        and a cancelled plan job can leave no lock behind)."""
+        and a cancelled plan job can leave no lock behind).
+
+        ``refresh_secrets=False``: stacks that manage secret versions plan with
+        ``-refresh=false`` (CI's plan role: refreshing an ``aws_secretsmanager_secret_version``
+        calls GetSecretValue, the value the plan role must never read). Their drift is then not
+        seen by that plan; the deploy's plan (apply role) refreshes them."""
         graph = self.graph(only)
         codes: dict[str, int] = {}
         target = plans_dir / self.env.name
@@ -480,6 +501,9 @@ class Runner:
             self.ensure_init(stack, cwd=workdir)
             args = ["plan", "-input=false", "-no-color",
                     "-lock-timeout=60s" if lock else "-lock=false"]
+            unrefreshed = not refresh_secrets and manages_secret_values(workdir)
+            if unrefreshed:
+                args.append("-refresh=false")
             if detailed:
                 args.append("-detailed-exitcode")
             if save:
@@ -499,9 +523,9 @@ class Runner:
                     if found:
                         raise StackFailed(stack, "plan guard",
                                           explain([str(f) for f in found]), [])
-            note = ""
+            note = "; not refreshed (secret versions)" if unrefreshed else ""
             if meta["speculative_reads"] or meta["local_backend"]:
-                note = "; speculative: " + ", ".join(
+                note += "; speculative: " + ", ".join(
                     [*(f"{r} not applied yet" for r in meta["speculative_reads"]),
                      *(["no state bucket yet"] if meta["local_backend"] else [])])
             counts = "no changes" if result.returncode == 0 and detailed else _counts(
@@ -525,6 +549,19 @@ class Runner:
             self.ensure_init(stack)
             shown[stack] = self.run(stack, "output", "output", "-json").stdout
         return shown
+
+
+# Resources whose refresh reads a secret's value (the provider's Read calls GetSecretValue).
+SECRET_VALUE_TYPES = ("aws_secretsmanager_secret_version",)
+
+
+def manages_secret_values(workdir: Path) -> bool:
+    """Whether the stack in ``workdir`` manages a resource whose refresh reads a secret value."""
+    try:
+        resources = json.loads((workdir / "cdk.tf.json").read_text()).get("resource") or {}
+    except (OSError, ValueError):
+        return False
+    return any(kind in resources for kind in SECRET_VALUE_TYPES)
 
 
 def _init_fingerprint(workdir: Path) -> str:
@@ -678,6 +715,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="plan: where plans/<env>/ goes")
     parser.add_argument("--no-lock", action="store_true",
                         help="plan: do not lock the state (-lock=false; CI's PR and drift plans)")
+    parser.add_argument("--no-secret-refresh", action="store_true",
+                        help="plan: -refresh=false for stacks that manage secret versions "
+                        "(refreshing one reads its value; CI's plan role may not)")
     args = parser.parse_args(argv)
     try:
         env = load_environment(args.env)
@@ -710,7 +750,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "destroy":
             runner.destroy()
         elif args.action == "plan":
-            runner.plan(plans_dir=args.plans_dir, only=args.only, lock=not args.no_lock)
+            runner.plan(plans_dir=args.plans_dir, only=args.only, lock=not args.no_lock,
+                        refresh_secrets=not args.no_secret_refresh)
             print(f"plans written to {args.plans_dir / env.name}/")
         else:
             for stack, text in runner.outputs().items():

@@ -151,7 +151,8 @@ class GithubOidcProps(BaseModel):
     plan_state_keys: tuple[str, ...] = ()
     """The state objects the plan role may read: the layers it plans and the ones they read."""
     secret_state_keys: tuple[str, ...] = ()
-    """State objects that hold a secret: explicitly unreadable by the plan role."""
+    """State objects that hold a secret: explicitly unreadable by the plan role (none today:
+    the Redis AUTH token is set outside Terraform, docs/secrets.md)."""
     state_key_arn: str | None = None
     """The state's CMK (prod); None = the bucket uses an AWS-managed key."""
     max_session_seconds: int = Field(3600, ge=3600, le=43200)

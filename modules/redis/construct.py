@@ -7,7 +7,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hrsaas.tf import Construct, Fn, Token, aws
+from hrsaas.tf import Construct, Fn, aws
 
 
 def parameter_group_name(group_id: str, family: str, description: str, cluster_mode: bool
@@ -34,8 +34,6 @@ class RedisProps(BaseModel):
     """Automatic failover to a replica in another AZ (needs ``replicas`` ≥ 1)."""
     subnet_ids: list[str]
     security_group_id: str
-    auth_token_secret_arn: str
-    """Secret whose JSON ``password`` is the AUTH token."""
     kms_key_arn: str | None = None
     """CMK for data at rest; None = the AWS-managed key."""
     snapshot_retention_days: int = 1
@@ -73,10 +71,14 @@ class Redis(Construct):
             self, "slow-log", name=f"/aws/elasticache/{props.replication_group_id}/slow-log",
             retention_in_days=props.slow_log_retention_days, kms_key_id=props.logs_kms_key_arn,
         )
-        # The AUTH token is not write-only in provider 5.x: it is read from the secret and lands
-        # in this layer's (encrypted, access-restricted) state — see docs/secrets.md.
-        token = aws.data_aws_secretsmanager_secret_version.DataAwsSecretsmanagerSecretVersion(
-            self, "auth-token", secret_id=props.auth_token_secret_arn)
+        # The AUTH token never passes through Terraform (docs/secrets.md, "The Redis AUTH
+        # token"): provider 5.100's auth_token is not write-only, so any value given here is
+        # stored in state, which the plan roles read. The group is created with a one-time
+        # bootstrap token — a fresh uuid(), so AUTH is required from the first second and no
+        # secret is read while planning — and the deploy runner (hrsaas/runner/redis_auth.py)
+        # then sets the token of hr-saas/redis through ModifyReplicationGroup (ROTATE, then
+        # SET), which retires the bootstrap token. ignore_changes: uuid() differs on every
+        # plan, and the token the group really has is the runner's, never Terraform's.
         rg = aws.elasticache_replication_group
         sizing: dict = (
             {"num_node_groups": props.shards, "replicas_per_node_group": props.replicas}
@@ -98,8 +100,7 @@ class Redis(Construct):
             transit_encryption_mode="required",
             at_rest_encryption_enabled="true",
             kms_key_id=props.kms_key_arn,
-            auth_token=Token.as_string(
-                Fn.lookup(Fn.jsondecode(token.secret_string), "password", None)),
+            auth_token=Fn.uuid(),
             auth_token_update_strategy="ROTATE",
             snapshot_retention_limit=props.snapshot_retention_days,
             snapshot_window=props.snapshot_window,
@@ -109,6 +110,10 @@ class Redis(Construct):
             log_delivery_configuration=[rg.ElasticacheReplicationGroupLogDeliveryConfiguration(
                 destination=slow_log.name, destination_type="cloudwatch-logs",
                 log_format="json", log_type="slow-log")],
+            # auth_token_update_strategy too: the provider sends the stored auth_token whenever
+            # either changes (resourceReplicationGroupUpdate), which would put the bootstrap
+            # token back on the group — with SET, as its only token.
+            lifecycle={"ignore_changes": ["auth_token", "auth_token_update_strategy"]},
             **sizing,
         )
         self.primary_endpoint = (self.group.configuration_endpoint_address
