@@ -654,3 +654,58 @@ def test_plans_without_secret_refresh_skip_refresh_only_where_secret_versions_li
     assert "-refresh=false" not in plan_args("local-network")
     assert "not refreshed (secret versions)" in runner.last_result.results["local-security"].detail
     assert "not refreshed" not in runner.last_result.results["local-network"].detail
+
+
+def self_lock_output(lock_id: str, who: str, created) -> str:
+    """Terraform's report of a held lock (-no-color), as it printed the emulator's retry case."""
+    return ("Acquiring state lock. This may take a few moments...\n"
+            "│ Error: Error acquiring the state lock\n│ \n"
+            "│ Error message: operation error DynamoDB: PutItem, https response error\n"
+            "│ StatusCode: 400, ConditionalCheckFailedException: The conditional request failed\n"
+            f"│ Lock Info:\n│   ID:        {lock_id}\n"
+            "│   Path:      hr-saas-local-tfstate-123456789012/local/compute/terraform.tfstate\n"
+            f"│   Operation: OperationTypePlan\n│   Who:       {who}\n│   Version:   1.11.4\n"
+            f"│   Created:   {created:%Y-%m-%d %H:%M:%S}.332096299 +0000 UTC\n│   Info:\n╵\n")
+
+
+@pytest.mark.parametrize("env", ["local", "mvp"])
+def test_only_a_commands_own_lock_on_the_emulator_is_cleared_and_retried(fake, tmp_path,
+                                                                         monkeypatch, env):
+    """The emulator's retried lock write leaves the command's own lock: on `local` the runner
+    force-unlocks exactly that ID and runs the command once more; a real env never does."""
+    import datetime
+    import getpass
+    import socket
+    import subprocess
+
+    me = f"{getpass.getuser()}@{socket.gethostname()}"
+    now = datetime.datetime.now(datetime.UTC)
+    outdir = fake_outdir(tmp_path, env, ["bootstrap", "security"])
+    replies = [self_lock_output("self-1", me, now + datetime.timedelta(seconds=2))]
+
+    def terraform(stack_dir, *args, timeout=None, log=None, interactive=False):
+        fake.calls.append((stack_dir.name, args))
+        if args[0] == "plan" and replies:
+            return subprocess.CompletedProcess(args, 1, replies.pop())
+        return subprocess.CompletedProcess(args, 0, "No changes.")
+
+    monkeypatch.setattr(stacks_mod, "terraform", terraform)
+    runner = Runner(env, outdir, quiet=True)
+    stack = f"{env}-security"
+    if env == "local":
+        runner.run(stack, "plan", "plan", "-no-color")
+        assert [a for s, a in fake.calls] == [("plan", "-no-color"),
+                                              ("force-unlock", "-force", "self-1"),
+                                              ("plan", "-no-color")]
+    else:
+        with pytest.raises(StackFailed, match="ID: self-1"):
+            runner.run(stack, "plan", "plan", "-no-color")
+        assert [a[0] for s, a in fake.calls] == ["plan"]
+    # Someone else's lock, or one older than the command, is never touched.
+    for who, created in ((f"other@{socket.gethostname()}", now), (me, now - datetime.timedelta(
+            minutes=5))):
+        fake.calls.clear()
+        replies.append(self_lock_output("theirs", who, created))
+        with pytest.raises(StackFailed, match="ID: theirs"):
+            runner.run(stack, "plan", "plan", "-no-color")
+        assert [a[0] for s, a in fake.calls] == ["plan"]
