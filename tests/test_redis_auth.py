@@ -185,6 +185,20 @@ def test_a_rotation_keeps_the_old_token_valid_until_finished(setup):
     assert step.clients.elasticache.strategies() == ["ROTATE", "SET", "ROTATE", "SET"]
 
 
+def test_a_second_rotation_waits_for_the_first_to_finish(setup):
+    step, rules, first, sm, _ = setup
+    step.ensure()
+    second, third = token(), token()
+    sm.put_secret_value(SecretId=step.target.secret_id,
+                        SecretString=json.dumps({"password": second}))
+    step.ensure()
+    sm.put_secret_value(SecretId=step.target.secret_id,
+                        SecretString=json.dumps({"password": third}))
+    with pytest.raises(RedisAuthError, match="before the previous rotation was finished"):
+        step.ensure()
+    assert rules.tokens == [first, second]  # the tasks on the first token keep working
+
+
 def test_a_replaced_group_starts_over(setup, aws):
     step, rules, first, _, _ = setup
     step.ensure()

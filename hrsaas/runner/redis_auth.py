@@ -256,6 +256,13 @@ class RedisAuth:
             self._write(created, version, REQUIRED)
             return "the secret's token set (bootstrap token retired)"
         if record["secret_version"] != version:
+            if record["phase"] == ROTATED:
+                # ElastiCache keeps two tokens: a second ROTATE would drop the one the tasks
+                # not yet redeployed still use.
+                raise RedisAuthError(
+                    "the secret was rotated again before the previous rotation was finished: "
+                    "redeploy the services, run `hrsaas redis-auth --env <env> --finish`, then "
+                    "deploy again")
             self._modify(self._token(version), "ROTATE")
             self._write(created, version, ROTATED)
             return ("secret rotated: old and new token both valid; redeploy the services, then "
