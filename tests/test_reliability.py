@@ -28,6 +28,7 @@ import boto3
 import pytest
 
 from hrsaas.emulator import server as emulator
+from hrsaas.runner import stacks
 from hrsaas.runner.stacks import Runner, terraform
 from hrsaas.toolenv import PYTHON as ROOT_PYTHON
 from hrsaas.toolenv import ROOT, tool_env
@@ -66,10 +67,9 @@ def flat(text: str) -> str:
 
 def lock_info(output: str) -> dict[str, str]:
     """The ``Lock Info:`` block Terraform prints when it cannot take the lock."""
-    _, found, block = output.partition("Lock Info:")
-    assert found, f"no Lock Info in:\n{output[-3000:]}"
-    return dict(re.findall(r"^\s+(ID|Path|Operation|Who|Version|Created):\s+(.*?)\s*$", block,
-                           re.M))
+    info = stacks.lock_info(output)
+    assert info, f"no Lock Info in:\n{output[-3000:]}"
+    return info
 
 
 def now() -> datetime:

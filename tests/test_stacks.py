@@ -169,7 +169,7 @@ def test_a_failed_condition_reports_its_message_not_just_its_kind():
 
 def test_a_lock_error_says_who_holds_the_lock():
     """The lock ID is what `terraform force-unlock` needs, and who/when says whether to."""
-    from hrsaas.runner.stacks import first_error
+    from hrsaas.runner.stacks import first_error, lock_info
 
     output = (  # Terraform's layout for a held lock (-no-color)
         "│ Error: Error acquiring the state lock\n│ \n"
@@ -187,6 +187,10 @@ def test_a_lock_error_says_who_holds_the_lock():
                   "Created: 2026-12-04 06:00:00 +0000 UTC"):
         assert field in error
     assert "Version" not in error and "Terraform acquires" not in error
+    info = lock_info(output)  # the one parser: this message, own_lock and the reliability tests
+    assert info["ID"] == "0f1e2d3c-aaaa-bbbb-cccc-1234567890ab" and info["Version"] == "1.9.8"
+    assert "Info" not in info  # an empty field is not a value
+    assert lock_info("│ Error: creating S3 Bucket: AccessDenied\n╵\n") == {}
 
 
 def test_bootstrap_runs_first_and_is_destroyed_last(synth_dir):

@@ -158,19 +158,33 @@ def first_error(output: str) -> str:
             if "state lock" in text:
                 # Who holds it and since when (the ID is what `force-unlock` needs), or why the
                 # lock table or lock file refused, rather than the bare headline.
-                details = []
+                block = []
                 for following in lines[i + 1:]:
                     if following.startswith("╵"):
                         break
-                    field = following.strip(" │")
-                    if field.startswith(("Error message:", "ID:", "Path:", "Operation:",
-                                         "Who:", "Created:")):
-                        details.append(" ".join(field.split())[:300])
+                    block.append(following)
+                message = re.search(r"^[\s│]*(Error message:.*?)\s*$", "\n".join(block), re.M)
+                details = [" ".join(message[1].split())[:300]] if message else []
+                details += [f"{key}: {value[:300]}" for key, value
+                            in lock_info("\n".join(block)).items() if key in LOCK_FIELDS]
                 if details:
                     return f"{text} ({'; '.join(details)})"
             return text
     tail = [line for line in clean.splitlines() if line.strip()]
     return tail[-1] if tail else "(no output)"
+
+
+LOCK_FIELDS = ("ID", "Path", "Operation", "Who", "Created")  # what a lock error names
+
+
+def lock_info(output: str) -> dict[str, str]:
+    """The fields of the ``Lock Info:`` block Terraform prints when it cannot take a state
+    lock (ID, Path, Operation, Who, Version, Created, Info); empty when there is none."""
+    _, found, block = re.sub(r"\x1b\[[0-9;]*m", "", output).partition("Lock Info:")
+    if not found:
+        return {}
+    return dict(re.findall(r"^[\s│]*(ID|Path|Operation|Who|Version|Created|Info):[ \t]+(\S.*?)\s*$",
+                           block, re.M))
 
 
 def own_lock(output: str, started: datetime.datetime) -> str | None:
@@ -181,10 +195,7 @@ def own_lock(output: str, started: datetime.datetime) -> str | None:
     the server (moto logs a 200), the SDK nevertheless retries it, and the retry fails the
     condition on the item the first attempt wrote — the command then waits out its
     ``-lock-timeout`` on its own lock and leaves it behind."""
-    _, found, block = re.sub(r"\x1b\[[0-9;]*m", "", output).partition("Lock Info:")
-    if not found:
-        return None
-    fields = dict(re.findall(r"^[\s│]*(ID|Who|Created):\s+(\S.*?)\s*$", block, re.M))
+    fields = lock_info(output)
     who = f"{getpass.getuser()}@{socket.gethostname()}"
     match = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(\.\d+)? ([+-]\d{4})",
                      fields.get("Created", ""))

@@ -150,9 +150,6 @@ class GithubOidcProps(BaseModel):
     lock_table: str
     plan_state_keys: tuple[str, ...] = ()
     """The state objects the plan role may read: the layers it plans and the ones they read."""
-    secret_state_keys: tuple[str, ...] = ()
-    """State objects that hold a secret: explicitly unreadable by the plan role (none today:
-    the Redis AUTH token is set outside Terraform, docs/secrets.md)."""
     state_key_arn: str | None = None
     """The state's CMK (prod); None = the bucket uses an AWS-managed key."""
     max_session_seconds: int = Field(3600, ge=3600, le=43200)
@@ -281,10 +278,6 @@ class GithubOidc(Construct):
              "Resource": "*",
              "Condition": {"StringNotEquals": {"kms:ViaService": f"s3.{p.region}.amazonaws.com"}}},
         ]
-        if p.secret_state_keys:
-            statements.append({"Sid": "NoStateHoldingASecret", "Effect": "Deny",
-                               "Action": ["s3:GetObject"],
-                               "Resource": [f"{bucket}/{key}" for key in p.secret_state_keys]})
         if p.state_key_arn:
             statements.append({"Sid": "StateKey", "Effect": "Allow", "Action": ["kms:Decrypt"],
                                "Resource": p.state_key_arn,
