@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,20 +112,109 @@ def synthesize(outdir: Path, extra_env: dict[str, str] | None = None
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory: pytest.TempPathFactory, run_settings: dict[str, str],
               _isolated_environment: None) -> Path:
-    """cdktf.out of every environment, synthesized once for the whole run (all workers)."""
-    shared = run_folder(tmp_path_factory) / "session-synth"
+    """cdktf.out of every environment, synthesized once for the whole run (all workers).
+
+    The run's second synthesis (``variant_synth``) is made beside it, in a process of its own:
+    a synthesis keeps one core busy, and the other workers wait for this one anyway."""
+    folder = run_folder(tmp_path_factory)
+    shared = folder / "session-synth"
     outdir = shared / "cdktf.out"
     failed = shared / "failed.txt"  # one failure, reported by every worker that needs it
     shared.mkdir(parents=True, exist_ok=True)
-    with file_lock(shared.parent / "session-synth.lock"):
+    with file_lock(folder / "session-synth.lock"):
         if not (shared / SYNTHESIZED_FOR).exists() and not failed.exists():
-            result = synthesize(outdir, run_settings)
+            with file_lock(folder / "variant-synth.lock"):
+                variant = _VariantSynth(folder)
+                variant.start()
+                result = synthesize(outdir, run_settings)
+                variant.finish()
             if result.returncode != 0:
                 failed.write_text(result.stdout + result.stderr)
             else:
                 (shared / SYNTHESIZED_FOR).write_text(json.dumps(run_settings))
     assert not failed.exists(), f"synthesis failed:\n{failed.read_text()}"
     return outdir
+
+
+# Environments the tests add to a copy of envs/ (one file each), synthesized with the
+# checked-in ones in one process for the whole run (``variant_synth``): each such test used to
+# pay a jsii start-up and a synthesis of its own.
+VARIANT_NAMES = ('[edge]\ndomain = "{name}.hr.example.com"\n'
+                 'frontend_aliases = ["{name}.hr.example.com"]\n'
+                 'api_name = "api.{name}.hr.example.com"\n')
+VARIANTS = {
+    # The MVP shape in an account of its own: a new environment is a new file (test_config),
+    # and the gate judges it by its settings, not its name (test_gate).
+    "staging": '# staging: the MVP shape in its own account\nextends = "mvp"\n'
+               'account_id = "333333333333"\n' + VARIANT_NAMES.format(name="staging"),
+    # Read replicas are a knob with their alarms (test_operations).
+    "replicas": 'extends = "mvp"\naccount_id = "444444444444"\n'
+                + VARIANT_NAMES.format(name="replicas") +
+                '[database]\nread_replicas = 2\nread_replica_class = "db.t3.large"\n'
+                '# 7 services at up to 3 tasks, doubled in rolling deploys: the budget needs 650\n'
+                'max_connections = 700\n'
+                '[services.task_count]\nmin_tasks = 1\nmax_tasks = 3\n',
+}
+
+
+class _VariantSynth:
+    """The run's second synthesis (``variant_synth``), made by whichever worker gets there first
+    while holding ``variant-synth.lock``; ``start`` does nothing when it is already made."""
+
+    def __init__(self, folder: Path):
+        from hrsaas.config import ENVS_DIR
+
+        self.envs_dir = ENVS_DIR
+        self.shared = folder / "variant-synth"
+        self.record, self.failed = self.shared / "made-with.json", self.shared / "failed.txt"
+        self.settings = {
+            "HRSAAS_EMULATOR_ENDPOINT": f"http://127.0.0.1:{emulator.free_port()}",
+            "HRSAAS_STATE_DIR": str(self.shared / "elsewhere" / "state"),
+            "HRSAAS_ENVS_DIR": str(self.shared / "envs"),
+            "HRSAAS_ENVS": ",".join(["local", "mvp", *VARIANTS]),
+            "out": str(self.shared / "cdktf.out")}
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        if self.record.exists() or self.failed.exists():
+            return
+        shutil.rmtree(self.shared, ignore_errors=True)
+        self.shared.mkdir(parents=True)
+        shutil.copytree(self.envs_dir, self.settings["HRSAAS_ENVS_DIR"])
+        for name, text in VARIANTS.items():
+            (self.shared / "envs" / f"{name}.toml").write_text(text)
+        env = tool_env({"CDKTF_OUTDIR": self.settings["out"],
+                        **{k: v for k, v in self.settings.items() if k != "out"}})
+        self.process = subprocess.Popen(
+            [str(PYTHON), str(ROOT / "main.py")], env=env, cwd=ROOT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def finish(self) -> None:
+        if self.process is None:
+            return
+        out, _ = self.process.communicate(timeout=600)
+        if self.process.returncode != 0:
+            self.failed.write_text(out)
+        else:
+            self.record.write_text(json.dumps(self.settings))
+
+
+@pytest.fixture(scope="session")
+def variant_synth(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A second real synthesis, made once per run in one process (beside the session's, see
+    ``synth_dir``): `local` and `mvp` again, for another emulator endpoint and state folder
+    (what a second run of the same code writes), and the ``VARIANTS`` environments, from a copy
+    of envs/ plus one file each (``HRSAAS_ENVS_DIR``).
+
+    Returns the settings it was made with; ``out`` is its cdktf.out."""
+    folder = run_folder(tmp_path_factory)
+    variant = _VariantSynth(folder)
+    with file_lock(folder / "variant-synth.lock"):
+        variant.start()
+        variant.finish()
+    assert not variant.failed.exists(), (
+        f"variant synthesis failed:\n{variant.failed.read_text()}")
+    return json.loads(variant.record.read_text())
 
 
 class Stack:

@@ -633,20 +633,18 @@ def test_aws_facts_name_their_sources_and_date():
 
 # --- end to end ---------------------------------------------------------------------------------
 
-def test_adding_an_environment_is_adding_a_file(envs_copy, tmp_path):
-    (envs_copy / "staging.toml").write_text(
-        '# staging: the MVP shape in its own account\nextends = "mvp"\n'
-        'account_id = "333333333333"\n' + MVP_NAMES)
-    assert "staging" in environment_names(envs_copy)
-    env = load_environment("staging", envs_copy)
+def test_adding_an_environment_is_adding_a_file(variant_synth):
+    """staging.toml (tests/conftest.py ``VARIANTS``: extends mvp, its own account and names)
+    is the only change to the copy of envs/ the run's second synthesis was made from."""
+    from tests.conftest import VARIANTS
+
+    envs = Path(variant_synth["HRSAAS_ENVS_DIR"])
+    assert (envs / "staging.toml").read_text() == VARIANTS["staging"]
+    assert "staging" in environment_names(envs)
+    env = load_environment("staging", envs)
     assert env.database.instance_class == "db.t3.medium"
-    out = tmp_path / "out"
-    result = subprocess.run(
-        [str(PYTHON), str(ROOT / "main.py")], cwd=ROOT, capture_output=True, text=True,
-        env=tool_env({"HRSAAS_ENVS_DIR": str(envs_copy), "HRSAAS_ENVS": "staging",
-                      "CDKTF_OUTDIR": str(out)}), timeout=600)
-    assert result.returncode == 0, result.stderr
-    stacks = sorted(p.name for p in (out / "stacks").iterdir())
+    out = Path(variant_synth["out"])
+    stacks = sorted(p.name for p in (out / "stacks").iterdir() if p.name.startswith("staging-"))
     assert stacks == sorted(f"staging-{layer}" for layer in LAYERS)
     assert '"Environment": "staging"' in (out / "stacks/staging-network/cdk.tf.json").read_text()
 

@@ -4,15 +4,12 @@ its cross-region copy in prod, and the scaling knobs."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
+from pathlib import Path
 
 import pytest
 
 from hrsaas.config import load_environment
-from hrsaas.config.loader import ENVS_DIR
 from hrsaas.layers.observability import cache_nodes
-from hrsaas.toolenv import PYTHON, ROOT, tool_env
 
 ENVS = ["mvp", "prod"]
 
@@ -143,31 +140,20 @@ def test_backup_plan_and_the_cross_region_copy_in_prod(stack, env_name):
         assert "copy_action" not in rule and set(vaults) == {f"hr-saas-{env_name}"}
 
 
-def test_read_replicas_are_a_knob_with_their_alarm(tmp_path):
-    envs = tmp_path / "envs"
-    shutil.copytree(ENVS_DIR, envs)
-    (envs / "staging.toml").write_text(
-        'extends = "mvp"\naccount_id = "333333333333"\n'
-        '[database]\nread_replicas = 2\nread_replica_class = "db.t3.large"\n'
-        '# 7 services at up to 3 tasks, doubled in rolling deploys: the budget needs 650\n'
-        'max_connections = 700\n'
-        '[services.task_count]\nmin_tasks = 1\nmax_tasks = 3\n')
-    out = tmp_path / "out"
-    result = subprocess.run(
-        [str(PYTHON), str(ROOT / "main.py")], cwd=ROOT, capture_output=True, text=True,
-        env=tool_env({"HRSAAS_ENVS_DIR": str(envs), "HRSAAS_ENVS": "staging",
-                      "CDKTF_OUTDIR": str(out)}), timeout=600)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    data = json.loads((out / "stacks/staging-data/cdk.tf.json").read_text())
+def test_read_replicas_are_a_knob_with_their_alarm(variant_synth):
+    """envs `replicas` (tests/conftest.py ``VARIANTS``): mvp with two read replicas of a
+    larger class and up to three tasks a service."""
+    out = Path(variant_synth["out"])
+    data = json.loads((out / "stacks/replicas-data/cdk.tf.json").read_text())
     replicas = [r for r in data["resource"]["aws_db_instance"].values()
                 if "replicate_source_db" in r]
     assert sorted(r["identifier"] for r in replicas) == [
-        "hr-saas-staging-db-replica-1", "hr-saas-staging-db-replica-2"]
+        "hr-saas-replicas-db-replica-1", "hr-saas-replicas-db-replica-2"]
     assert {r["instance_class"] for r in replicas} == {"db.t3.large"}
-    obs = json.loads((out / "stacks/staging-observability/cdk.tf.json").read_text())
+    obs = json.loads((out / "stacks/replicas-observability/cdk.tf.json").read_text())
     names = {a["alarm_name"] for a in obs["resource"]["aws_cloudwatch_metric_alarm"].values()}
-    assert {"hr-saas-staging-db-replica-1-lag", "hr-saas-staging-db-replica-2-lag"} <= names
-    scaling = json.loads((out / "stacks/staging-scaling/cdk.tf.json").read_text())
+    assert {"hr-saas-replicas-db-replica-1-lag", "hr-saas-replicas-db-replica-2-lag"} <= names
+    scaling = json.loads((out / "stacks/replicas-scaling/cdk.tf.json").read_text())
     # "<released> ? 3 : 0": three tasks once the service's image is released
     assert {t["max_capacity"].rsplit("?", 1)[1] for t in
             scaling["resource"]["aws_appautoscaling_target"].values()} == {" 3 : 0}"}

@@ -31,7 +31,7 @@ from tests.own_emulator import OwnEmulator, own_emulator
 
 pytestmark = pytest.mark.emulator
 
-PARALLELISM = 2  # the emulator default on two cores, explicit: the overlap below needs two
+PARALLELISM = 4  # the emulator default on two cores, explicit: the overlap below needs four
 
 
 def client(endpoint: str, service: str):

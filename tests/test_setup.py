@@ -3,6 +3,7 @@ terraform or the provider mirror is absent, before writing anything."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -39,3 +40,21 @@ def test_missing_provider_mirror_is_named_with_the_fix(tmp_path: Path):
     assert "HRSAAS_TF_MIRROR" in result.stderr
     after = (ROOT / ".terraformrc").read_text() if (ROOT / ".terraformrc").exists() else None
     assert after == before, "a failed set-up must not rewrite the terraform CLI config"
+
+
+def test_setup_leaves_bytecode_for_every_environment():
+    """With PYTHONDONTWRITEBYTECODE=1 (common in containers and CI images) Python never caches
+    a compiled module, so each checkov run, pytest worker and moto server compiled its imports
+    from source again: `make setup` compiles them once (scripts/setup.sh, "bytecode")."""
+    probe = ("import importlib.util, json, sys; print(json.dumps({m: importlib.util."
+             "cache_from_source(importlib.util.find_spec(m).origin) for m in sys.argv[1:]}))")
+    for python, modules in ((ROOT / ".tools" / "checkov" / "bin" / "python",
+                             ["checkov.main", "checkov.terraform.runner"]),
+                            (ROOT / ".venv" / "bin" / "python",
+                             ["moto.server", "boto3", "botocore.client", "cdktf", "pytest",
+                              "hrsaas.cli", "hrsaas.runner.stacks"])):
+        result = subprocess.run([str(python), "-c", probe, *modules], capture_output=True,
+                                text=True, timeout=60, check=True)
+        missing = [path for path in json.loads(result.stdout).values()
+                   if not Path(path).is_file()]
+        assert not missing, f"no bytecode (run `make setup`): {missing}"

@@ -37,32 +37,29 @@ def test_a_schema_error_is_reported_against_its_stack(synth_dir: Path, tmp_path:
 def test_provider_blocks_are_validated_once_per_shape_and_errors_name_their_stacks(
         synth_dir: Path, tmp_path: Path, monkeypatch):
     """The stacks' provider blocks are shared by shape at the validate root (one provider process
-    each, not one per stack): an aliased block (edge's us-east-1 provider) still reaches its
+    each, not one per stack): the aliased block (edge's us-east-1 provider) still reaches its
     module, and a wrong argument in one stack's block is reported against that stack only."""
     from hrsaas.gate import terraform_validate
 
     stacks = tmp_path / "stacks"
     for name in ("mvp-network", "mvp-registry", "mvp-edge", "prod-edge"):
         shutil.copytree(synth_dir / "stacks" / name, stacks / name)
-    roots: list[Path] = []
-    real_run = terraform_validate.subprocess.run
-
-    def spy(cmd, **kwargs):
-        if "validate" in cmd:
-            roots.append(Path(kwargs["cwd"]))
-            providers = sorted(p.name for p in roots[-1].glob("provider-*.tf.json"))
-            # network, registry and edge share the default shape; edge adds us_east_1
-            assert providers == ["provider-s0.tf.json", "provider-s1.tf.json"], providers
-        return real_run(cmd, **kwargs)
-
-    monkeypatch.setattr(terraform_validate.subprocess, "run", spy)
-    assert validate(stacks) == []
     broken = stacks / "mvp-edge" / "cdk.tf.json"
     body = json.loads(broken.read_text())
     aliased = next(c for c in body["provider"]["aws"] if c.get("alias"))
     aliased["regionn"] = aliased["region"]  # a misspelt argument
     broken.write_text(json.dumps(body))
-    monkeypatch.setattr(terraform_validate.subprocess, "run", real_run)
+    real_run, providers = terraform_validate.subprocess.run, []
+
+    def spy(cmd, **kwargs):
+        if "validate" in cmd:
+            providers.extend(p.name for p in Path(kwargs["cwd"]).glob("provider-*.tf.json"))
+        return real_run(cmd, **kwargs)
+
+    monkeypatch.setattr(terraform_validate.subprocess, "run", spy)
     found = validate(stacks)
+    # four stacks, six blocks, three shapes: the default (all four), prod-edge's us_east_1,
+    # and mvp-edge's us_east_1 with its extra argument
+    assert sorted(providers) == [f"provider-s{i}.tf.json" for i in range(3)], providers
     assert [d.stack for d in found] == ["mvp-edge"], "\n".join(map(str, found))
     assert '"regionn"' in str(found[0]) and found[0].severity == "error"

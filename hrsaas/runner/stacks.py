@@ -68,22 +68,23 @@ _LOG_LOCK = threading.Lock()  # parallel stacks append to one terraform.log
 def default_parallelism(emulated: bool, cpus: int | None = None) -> int:
     """How many stacks run at once when ``--parallelism`` is not given.
 
-    Emulator: at most 2 (1 on a single core). moto is one Python process — one core at most,
-    whatever the machine has — answering every terraform run, and each run starts its own
-    ~700 MB provider plugin (a CPU burst of a second or two at every plan and apply). Two runs
-    keep moto busy while the other waits on a provider; this project's machines have 2 cores
-    (``os.cpu_count()``), and more runs only queue on moto: earlier runs saw an overloaded
-    emulator answer so slowly that the AWS SDK retried its own DynamoDB lock PutItem and
-    Terraform refused the lock it held itself (docs/runbooks/state.md, "A lock left in one place
-    only"). The local graph is also narrow: after security at most four stacks are ready.
+    Emulator: 4 (2 on a single core). A local deploy spends most of its time in the provider's
+    own fixed waits (an S3 lifecycle configuration's 55 s consistency check, RDS's 80 s, the
+    ALB's 60 s, SQS's 25 s a queue: docs/performance.md) while the machine is idle, so stacks
+    overlap well beyond the core count: on the 2-core machine a local deploy took 524 s at 2 and
+    441 s at 4, which is its critical path (bootstrap → security → network → data → compute →
+    observability → audit); more would only queue. Plans and destroys are CPU-bound (each
+    terraform run starts the ~700 MB provider and loads its schema) and gain less. An overloaded
+    emulator once answered a lock PutItem so slowly that the SDK retried it and Terraform was
+    refused its own lock: the runner clears exactly that case on the emulator (``own_lock``).
 
     Real AWS: 4. The time goes into AWS-side waits (RDS, CloudFront, NAT gateways), not local
-    CPU, so more runs than cores is fine; four covers the widest part of the layer graph (the
-    stacks that need only security) while keeping the API calls of one deploy (each terraform
-    run makes up to 10 at a time) well inside the account's rate limits.
+    CPU; four covers the widest part of the layer graph (the stacks that need only security)
+    while keeping the API calls of one deploy (each terraform run makes up to 10 at a time)
+    well inside the account's rate limits.
     """
     cpus = cpus or os.cpu_count() or 1
-    return max(1, min(2, cpus)) if emulated else 4
+    return max(1, min(4, 2 * cpus)) if emulated else 4
 
 
 class StackFailed(Exception):
