@@ -18,37 +18,27 @@ def test_every_real_stack_is_valid_for_the_provider(synth_dir: Path):
     assert found == [], "\n".join(map(str, found))
 
 
-def test_a_schema_error_is_reported_against_its_stack(synth_dir: Path, tmp_path: Path):
-    stacks = tmp_path / "stacks"
-    for name in ("mvp-network", "mvp-registry"):
-        shutil.copytree(synth_dir / "stacks" / name, stacks / name)
-    broken = stacks / "mvp-registry" / "cdk.tf.json"
-    body = json.loads(broken.read_text())
-    repo = next(iter(body["resource"]["aws_ecr_repository"].values()))
-    repo["image_tag_mutability"] = "SOMETIMES"  # not one of the provider's values
-    broken.write_text(json.dumps(body))
-    found = validate(stacks)
-    assert {d.stack for d in found} == {"mvp-registry"}
-    text = "\n".join(map(str, found))
-    assert "SOMETIMES" in text and "aws_ecr_repository." in text, text
-    assert all(d.severity == "error" for d in found)
-
-
-def test_provider_blocks_are_validated_once_per_shape_and_errors_name_their_stacks(
+def test_errors_are_reported_against_their_stacks_and_provider_blocks_are_shared_by_shape(
         synth_dir: Path, tmp_path: Path, monkeypatch):
-    """The stacks' provider blocks are shared by shape at the validate root (one provider process
-    each, not one per stack): the aliased block (edge's us-east-1 provider) still reaches its
-    module, and a wrong argument in one stack's block is reported against that stack only."""
+    """One validate run over four stacks with two errors: a resource argument's value the
+    provider does not accept (mvp-registry) and a misspelt argument in mvp-edge's aliased
+    provider block. The stacks' provider blocks are shared by shape at the validate root (one
+    provider process each, not one per stack), so each error still names its own stack."""
     from hrsaas.gate import terraform_validate
 
     stacks = tmp_path / "stacks"
     for name in ("mvp-network", "mvp-registry", "mvp-edge", "prod-edge"):
         shutil.copytree(synth_dir / "stacks" / name, stacks / name)
-    broken = stacks / "mvp-edge" / "cdk.tf.json"
-    body = json.loads(broken.read_text())
+    registry = stacks / "mvp-registry" / "cdk.tf.json"
+    body = json.loads(registry.read_text())
+    repo = next(iter(body["resource"]["aws_ecr_repository"].values()))
+    repo["image_tag_mutability"] = "SOMETIMES"  # not one of the provider's values
+    registry.write_text(json.dumps(body))
+    edge = stacks / "mvp-edge" / "cdk.tf.json"
+    body = json.loads(edge.read_text())
     aliased = next(c for c in body["provider"]["aws"] if c.get("alias"))
     aliased["regionn"] = aliased["region"]  # a misspelt argument
-    broken.write_text(json.dumps(body))
+    edge.write_text(json.dumps(body))
     real_run, providers = terraform_validate.subprocess.run, []
 
     def spy(cmd, **kwargs):
@@ -58,8 +48,12 @@ def test_provider_blocks_are_validated_once_per_shape_and_errors_name_their_stac
 
     monkeypatch.setattr(terraform_validate.subprocess, "run", spy)
     found = validate(stacks)
-    # four stacks, six blocks, three shapes: the default (all four), prod-edge's us_east_1,
+    # six provider blocks, three shapes: the default (all four stacks), prod-edge's us_east_1,
     # and mvp-edge's us_east_1 with its extra argument
     assert sorted(providers) == [f"provider-s{i}.tf.json" for i in range(3)], providers
-    assert [d.stack for d in found] == ["mvp-edge"], "\n".join(map(str, found))
-    assert '"regionn"' in str(found[0]) and found[0].severity == "error"
+    assert {d.stack for d in found} == {"mvp-registry", "mvp-edge"}, "\n".join(map(str, found))
+    assert all(d.severity == "error" for d in found)
+    text = "\n".join(str(d) for d in found if d.stack == "mvp-registry")
+    assert "SOMETIMES" in text and "aws_ecr_repository." in text, text
+    edge_errors = [d for d in found if d.stack == "mvp-edge"]
+    assert len(edge_errors) == 1 and '"regionn"' in str(edge_errors[0])
