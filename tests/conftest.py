@@ -102,11 +102,26 @@ def _isolated_environment(run_settings: dict[str, str]) -> Iterator[None]:
             os.environ[key] = value
 
 
+def start_synthesis(outdir: Path, extra_env: dict[str, str] | None = None
+                    ) -> subprocess.Popen[str]:
+    """main.py into ``outdir`` with ``extra_env``, in a process of its own."""
+    env = tool_env({"CDKTF_OUTDIR": str(outdir), **(extra_env or {})})
+    return subprocess.Popen([str(PYTHON), str(ROOT / "main.py")], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish_synthesis(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        out, err = process.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
 def synthesize(outdir: Path, extra_env: dict[str, str] | None = None
                ) -> subprocess.CompletedProcess[str]:
-    env = tool_env({"CDKTF_OUTDIR": str(outdir), **(extra_env or {})})
-    return subprocess.run([str(PYTHON), str(ROOT / "main.py")], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    return finish_synthesis(start_synthesis(outdir, extra_env))
 
 
 @pytest.fixture(scope="session")
@@ -183,18 +198,15 @@ class _VariantSynth:
         shutil.copytree(self.envs_dir, self.settings["HRSAAS_ENVS_DIR"])
         for name, text in VARIANTS.items():
             (self.shared / "envs" / f"{name}.toml").write_text(text)
-        env = tool_env({"CDKTF_OUTDIR": self.settings["out"],
-                        **{k: v for k, v in self.settings.items() if k != "out"}})
-        self.process = subprocess.Popen(
-            [str(PYTHON), str(ROOT / "main.py")], env=env, cwd=ROOT, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.process = start_synthesis(Path(self.settings["out"]), {
+            k: v for k, v in self.settings.items() if k != "out"})
 
     def finish(self) -> None:
         if self.process is None:
             return
-        out, _ = self.process.communicate(timeout=600)
-        if self.process.returncode != 0:
-            self.failed.write_text(out)
+        result = finish_synthesis(self.process)
+        if result.returncode != 0:
+            self.failed.write_text(result.stdout + result.stderr)
         else:
             self.record.write_text(json.dumps(self.settings))
 

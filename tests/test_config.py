@@ -22,6 +22,7 @@ from hrsaas.config.provenance import key_lines
 from hrsaas.config.rules import glob_covers
 from hrsaas.layers import LAYERS
 from hrsaas.toolenv import PYTHON, ROOT, tool_env
+from tests.conftest import VARIANT_NAMES, VARIANTS
 
 
 def test_the_three_environments_load():
@@ -194,9 +195,7 @@ def test_rejects_bad_catalog(envs_copy, cls, rule, old, new, field, fragment):
     assert "^" not in problems[0].message + problems[0].fix, "a regular expression is not a rule"
 
 
-MVP_NAMES = ('[edge]\ndomain = "staging.hr.example.com"\n'
-             'frontend_aliases = ["staging.hr.example.com"]\n'
-             'api_name = "api.staging.hr.example.com"\n')
+MVP_NAMES = VARIANT_NAMES.format(name="staging")  # its own names (tests/conftest.py)
 
 ENV_FILES = [
     # (class, rule, file content, field, message fragment)
@@ -636,8 +635,6 @@ def test_aws_facts_name_their_sources_and_date():
 def test_adding_an_environment_is_adding_a_file(variant_synth):
     """staging.toml (tests/conftest.py ``VARIANTS``: extends mvp, its own account and names)
     is the only change to the copy of envs/ the run's second synthesis was made from."""
-    from tests.conftest import VARIANTS
-
     envs = Path(variant_synth["HRSAAS_ENVS_DIR"])
     assert (envs / "staging.toml").read_text() == VARIANTS["staging"]
     assert "staging" in environment_names(envs)
