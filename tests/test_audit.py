@@ -1,5 +1,6 @@
-"""audit and budget layers (issue 19): the trail, its bucket and key, GuardDuty's routes to the
-alarm topics, the budget derived from the estimate and its alerts, and their configuration."""
+"""audit and budget layers (issue 19): the trail, its bucket and key, GuardDuty and its findings'
+routes to the alarm topics (observability's), the budget derived from the estimate and its
+alerts, and their configuration."""
 
 from __future__ import annotations
 
@@ -126,28 +127,40 @@ def test_the_trail_may_deliver_to_cloudwatch_logs(stack):
 
 @pytest.mark.parametrize("env", ["mvp", "prod"])
 def test_guardduty_findings_reach_the_alarm_topics_by_severity(stack, env):
-    s = stack(f"{env}-audit")
-    assert s.one("aws_guardduty_detector")["enable"] is True
-    assert s.one("aws_accessanalyzer_analyzer")["type"] == "ACCOUNT"
-    rules = {body["name"]: body for body in s.resources("aws_cloudwatch_event_rule").values()}
-    targets = {t["rule"]: t["arn"] for t in s.resources("aws_cloudwatch_event_target").values()}
+    """The detectors are audit's, the routes observability's, beside the topics they target."""
+    audit, obs = stack(f"{env}-audit"), stack(f"{env}-observability")
+    assert audit.one("aws_guardduty_detector")["enable"] is True
+    assert audit.one("aws_accessanalyzer_analyzer")["type"] == "ACCOUNT"
+    assert not audit.resources("aws_cloudwatch_event_rule")
+    rules = obs.resources("aws_cloudwatch_event_rule")
     routed = {}
-    for name, rule in rules.items():
-        address = next(f"${{aws_cloudwatch_event_rule.{rid}.name}}" for rid, body
-                       in s.resources("aws_cloudwatch_event_rule").items() if body is rule)
-        routed[name] = (json.loads(rule["event_pattern"]), targets[address])
-    critical, to_critical = routed[f"hr-saas-{env}-guardduty-critical"]
-    warning, to_warning = routed[f"hr-saas-{env}-guardduty-warning"]
+    for target in obs.resources("aws_cloudwatch_event_target").values():
+        _, rule = obs.deref(target["rule"])
+        _, topic_body = obs.deref(target["arn"])
+        arn = f"arn:aws:sns:ap-northeast-2:{ACCOUNT[env]}:{topic_body['name']}"
+        routed[rule["name"]] = (json.loads(rule["event_pattern"]), arn)
+    assert len(routed) == len(rules) == 3
+    critical, to_critical = routed[f"hr-saas-{env}-findings-guardduty-critical"]
+    warning, to_warning = routed[f"hr-saas-{env}-findings-guardduty-warning"]
     assert critical["source"] == ["aws.guardduty"] == warning["source"]
     assert critical["detail"]["severity"] == [{"numeric": [">=", 7]}]
     assert warning["detail"]["severity"] == [{"numeric": [">=", 4, "<", 7]}]
     assert (to_critical, to_warning) == (topic(env, "critical"), topic(env, "warning"))
-    analyzer, to = routed[f"hr-saas-{env}-access-analyzer"]
+    analyzer, to = routed[f"hr-saas-{env}-findings-access-analyzer"]
     assert analyzer["source"] == ["aws.access-analyzer"] and to == topic(env, "warning")
+    assert analyzer["detail"] == {"status": ["ACTIVE"]}
+
+
+def test_audit_waits_for_no_layer_after_security(synth_dir):
+    """Off the deploy's critical path: audit applies beside network, data and compute."""
+    manifest = json.loads((synth_dir / "manifest.json").read_text())
+    for env in ("local", "mvp", "prod"):
+        assert sorted(manifest["stacks"][f"{env}-audit"]["dependencies"]) == [
+            f"{env}-bootstrap", f"{env}-security"]
 
 
 def test_alarm_topics_are_the_ones_observability_creates(stack):
-    """The routes name the observability layer's topics (it exports no outputs)."""
+    """The budget's alerts name the observability layer's topics (it exports no outputs)."""
     names = {body["name"] for body in stack("prod-observability")
              .resources("aws_sns_topic").values()}
     for severity in ("critical", "warning"):

@@ -50,7 +50,7 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     observability = ObservabilityStack(app, env, security=security, data=data, edge=edge,
                                        compute=compute)
     backup = BackupStack(app, env, security=security, data=data, edge=edge)
-    audit = AuditStack(app, env, security=security, observability=observability)
+    audit = AuditStack(app, env, security=security)
     stacks: list[LayerStack] = [bootstrap, security, network, data, cache, messaging, registry,
                                 dns, edge, compute, scaling, observability, backup, audit]
     for stack in stacks[1:]:

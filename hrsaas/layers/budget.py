@@ -17,8 +17,8 @@ from modules.cost_budget import CostBudget, CostBudgetProps
 from ..config import Environment
 from ..cost.budget import budget_amount
 from ..tf import Construct
-from .audit import alarm_topic_arns
 from .base import LayerStack
+from .observability import alarm_topic_arns
 
 
 class BudgetStack(LayerStack):

@@ -13,6 +13,7 @@ import json
 
 from modules.alarms import Alarms, AlarmsProps
 from modules.messaging import queue_names
+from modules.threat_detection import finding_routes
 
 from ..config import Environment
 from ..tf import Construct, Fn, Token, aws
@@ -23,6 +24,18 @@ from .edge import EdgeOutputs
 from .security import SecurityOutputs
 
 GIB = 1024 ** 3
+
+
+def alarm_topic_arns(consumer: LayerStack, observability: LayerStack) -> dict[str, str]:
+    """severity → ARN of the observability layer's alarm topic, and the deploy dependency.
+
+    That layer exports no outputs; the topic names come from its own ``Alarms`` construct (the
+    producer object, so they cannot drift from what it creates), and an SNS ARN is fully
+    determined by region, account and name."""
+    consumer.add_dependency(observability)
+    env, prefix = observability.env, observability.alarms.props.name  # type: ignore[attr-defined]
+    return {severity: f"arn:aws:sns:{env.region}:{env.account_id}:{prefix}-alarms-{severity}"
+            for severity in ("critical", "warning")}
 SEVERITY = {"high": "critical", "medium": "warning", "low": "warning"}
 
 
@@ -58,6 +71,14 @@ class ObservabilityStack(LayerStack):
         self.alarms = alarms
         services = env.deployed_services()
         alb = {"LoadBalancer": app.alb_arn_suffix}
+
+        # --- the audit layer's GuardDuty and Access Analyzer findings ----------------------
+        # Routed here, beside their topics, so audit depends on no later layer. "findings-" keeps
+        # the rule names apart from those the audit layer created before: where an environment
+        # moves them, the two states never own one rule, in whichever order they apply.
+        for route in finding_routes(env.audit.warning_severity, env.audit.critical_severity):
+            alarms.events(f"findings-{route.key}", route.severity, route.description,
+                          route.pattern)
 
         # --- the ALB (guide §7) -----------------------------------------------------------
         elb = "AWS/ApplicationELB"

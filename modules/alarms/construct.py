@@ -46,8 +46,8 @@ class Alarms(Construct):
                 kms_master_key_id=props.kms_key_arn, tags={"Severity": severity},
                 **self._extra)
             # Only this account's alerting services may publish: CloudWatch alarms, EventBridge
-            # rules (GuardDuty and Access Analyzer findings, audit layer), AWS Budgets and Cost
-            # Anomaly Detection (budget layer).
+            # rules (``events``: e.g. GuardDuty and Access Analyzer findings), AWS Budgets and
+            # Cost Anomaly Detection (budget layer).
             aws.sns_topic_policy.SnsTopicPolicy(
                 self, f"{severity}-policy", arn=topic.arn, policy=json.dumps({
                     "Version": "2012-10-17",
@@ -62,6 +62,7 @@ class Alarms(Construct):
                     endpoint=email, **self._extra)
             self.topics[severity] = topic
         self.alarms: dict[str, Any] = {}
+        self.rules: dict[str, Any] = {}
 
     def _alarm(self, key: str, severity: Severity, description: str, **args: Any) -> Any:
         topic = self.topics[severity].arn
@@ -74,6 +75,18 @@ class Alarms(Construct):
             tags={"Severity": severity}, **args, **self._extra)
         self.alarms[key] = alarm
         return alarm
+
+    def events(self, key: str, severity: Severity, description: str, pattern: dict) -> Any:
+        """An EventBridge rule ``<name>-<key>`` that sends the events ``pattern`` matches to the
+        ``severity`` topic."""
+        rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
+            self, key, name=f"{self.props.name}-{key}", description=description,
+            event_pattern=json.dumps(pattern), **self._extra)
+        aws.cloudwatch_event_target.CloudwatchEventTarget(
+            self, f"{key}-target", rule=rule.name, target_id="alarm-topic",
+            arn=self.topics[severity].arn, **self._extra)
+        self.rules[key] = rule
+        return rule
 
     def threshold(self, key: str, severity: Severity, description: str, *, namespace: str,
                   metric: str, dimensions: dict[str, str], comparison: str, threshold: float,

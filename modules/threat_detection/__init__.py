@@ -1,3 +1,3 @@
-from .construct import ThreatDetection, ThreatDetectionProps
+from .construct import FindingRoute, ThreatDetection, ThreatDetectionProps, finding_routes
 
-__all__ = ["ThreatDetection", "ThreatDetectionProps"]
+__all__ = ["FindingRoute", "ThreatDetection", "ThreatDetectionProps", "finding_routes"]
