@@ -33,6 +33,9 @@ def test_every_service_queue_target_group_and_data_node_has_its_alarms(stack, en
                 f"{p}-global-cloudfront-5xx-rate",
                 f"{p}-db-free-storage-low", f"{p}-db-freeable-memory-low",
                 f"{p}-db-connections-high"}
+    # Each finding route's failed deliveries (modules/alarms events()).
+    expected |= {f"{p}-findings-{route}-undelivered"
+                 for route in ("guardduty-critical", "guardduty-warning", "access-analyzer")}
     services = env.deployed_services()
     for svc in services:
         expected |= {f"{p}-{svc.service_name}-{what}" for what in (
@@ -80,9 +83,9 @@ def test_alarm_topics_and_dashboard(stack, env_name):
         assert topics[f"{p}-alarms-critical"]["kms_master_key_id"] == (
             "${data.terraform_remote_state.remote-security.outputs.messaging_kms_key_arn}")
     for policy in s.resources("aws_sns_topic_policy").values():
-        # Only this account's alerting services publish: CloudWatch alarms, EventBridge (the
-        # audit layer's GuardDuty and Access Analyzer findings), Budgets and Cost Anomaly
-        # Detection (the budget layer).
+        # Only this account's alerting services publish: CloudWatch alarms, EventBridge
+        # (GuardDuty and Access Analyzer findings, routed in this layer), Budgets and Cost
+        # Anomaly Detection (the budget layer).
         statements = json.loads(policy["policy"])["Statement"]
         assert {st["Principal"]["Service"] for st in statements} == {
             "cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com",
@@ -93,6 +96,43 @@ def test_alarm_topics_and_dashboard(stack, env_name):
                 load_environment(env_name).account_id)
     dashboard = json.loads(s.one("aws_cloudwatch_dashboard")["dashboard_body"])
     assert len(dashboard["widgets"]) >= 5
+
+
+def test_every_publisher_of_the_encrypted_alarm_topics_may_use_their_key(stack):
+    """prod's alarm topics are under the messaging key: each service that publishes to them
+    needs the key too. KMS does not see aws:SourceAccount when EventBridge publishes to an
+    encrypted topic (SNS developer guide), so that grant alone is unconditioned."""
+    account = load_environment("prod").account_id
+    s = stack("prod-security")
+    [doc] = [d for rid, d in s.data("aws_iam_policy_document").items()
+             if rid.startswith("messaging-key")]
+    grants = {st["principals"][0]["identifiers"][0]: st for st in doc["statement"]
+              if st["principals"][0]["type"] == "Service"}
+    publishers = {"cloudwatch.amazonaws.com", "events.amazonaws.com",
+                  "budgets.amazonaws.com", "costalerts.amazonaws.com"}
+    assert publishers <= set(grants)
+    for principal in publishers:
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(grants[principal]["actions"])
+    assert not grants.pop("events.amazonaws.com").get("condition")
+    for statement in grants.values():
+        assert statement["condition"] == [{"test": "StringEquals",
+                                           "variable": "aws:SourceAccount",
+                                           "values": [account]}]
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_a_finding_route_that_cannot_deliver_raises_an_alarm(stack, env_name):
+    s = stack(f"{env_name}-observability")
+    rules = {r["name"] for r in s.resources("aws_cloudwatch_event_rule").values()}
+    watched = {a["dimensions"]["RuleName"]: a
+               for a in s.resources("aws_cloudwatch_metric_alarm").values()
+               if a.get("namespace") == "AWS/Events"}
+    assert set(watched) == rules and len(rules) == 3
+    for alarm in watched.values():
+        assert alarm["metric_name"] == "FailedInvocations" and alarm["statistic"] == "Sum"
+        assert (alarm["evaluation_periods"], alarm["datapoints_to_alarm"]) == (1, 1)
+        assert alarm["comparison_operator"] == "GreaterThanThreshold"
+        assert alarm["threshold"] == 0 and alarm["alarm_actions"]
 
 
 def test_cloudfront_is_watched_from_us_east_1(stack):

@@ -15,6 +15,9 @@ are applied; then the plans, in the order the manifest runs them:
 
 Expectations are computed from each real plan JSON independently of the script, and checked
 against Terraform's own "Plan: …" line. Only the checkov verdict is written by the test.
+
+The stacks this module applied also prove that the cdktf CLI path sees what ``make deploy``
+applied (the last test; it ran in tests/test_roundtrip.py, the suite's longest file).
 """
 
 from __future__ import annotations
@@ -513,3 +516,24 @@ def test_cli_writes_the_summary_even_with_destroys(plans: Plans, tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warning: no checkov verdict" in result.stderr
     assert all(row[5] == "not scanned" for row in table_rows(out.read_text(), ENV))
+
+
+def test_the_cdktf_cli_sees_the_same_stacks(plans: Plans, tmp_path: Path):
+    """`cdktf deploy` (the documented CLI path) finds nothing to change in the stacks `make
+    deploy` applied here: both paths synthesize and apply the same thing. Messaging's other
+    dependency (security) is not applied on this server, so the CLI is told not to require it
+    in the list. One stack at a time: parallel applies overload the emulator, whose slow
+    answers make the SDK retry its own DynamoDB lock write."""
+    result = subprocess.run(
+        ["cdktf", "deploy", *APPLIED, "--auto-approve", "--skip-provider-lock",
+         "--ignore-missing-stack-dependencies", "--parallelism", "1",
+         "--output", str(tmp_path / "cli-out")],
+        # Only `local` synthesized (tests/test_own_emulator.py: the same local stacks as a
+        # synthesis of every environment): the CLI's synthesis is part of this test's time.
+        cwd=ROOT, env=tool_env({"HRSAAS_ENVS": ENV}), capture_output=True, text=True,
+        timeout=900)
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.stdout + result.stderr)
+    assert result.returncode == 0, text[-3000:]
+    applied = re.findall(r"Apply complete! Resources: (\d+) added, (\d+) changed, "
+                         r"(\d+) destroyed", text)
+    assert len(applied) == len(APPLIED) and set(applied) == {("0", "0", "0")}, text[-3000:]

@@ -282,26 +282,6 @@ def test_replan_shows_no_changes_and_saves_plans(deployed, runner, tmp_path_fact
     assert all(c["passed"] + c["suppressed"] > 0 for c in verdict["stacks"].values())
 
 
-def test_the_cdktf_cli_sees_the_same_stacks(deployed, synth_dir, tmp_path_factory):
-    """`cdktf deploy` (the documented CLI path) finds nothing to change after `make deploy`:
-    both paths synthesize and apply the same thing. One stack at a time: parallel applies
-    overload the emulator, whose slow answers make the SDK retry its own DynamoDB lock write."""
-    out = tmp_path_factory.mktemp("cli-out")
-    stacks = ["local-bootstrap", "local-security", "local-registry"]
-    result = subprocess.run(
-        ["cdktf", "deploy", *stacks, "--auto-approve", "--skip-provider-lock",
-         "--parallelism", "1", "--output", str(out)],
-        # Only `local` synthesized (tests/test_own_emulator.py: the same local stacks as a
-        # synthesis of every environment): the CLI's synthesis is part of this test's time.
-        cwd=ROOT, env=tool_env({"HRSAAS_ENVS": "local"}), capture_output=True, text=True,
-        timeout=900)
-    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.stdout + result.stderr)
-    assert result.returncode == 0, text[-3000:]
-    applied = re.findall(r"Apply complete! Resources: (\d+) added, (\d+) changed, "
-                         r"(\d+) destroyed", text)
-    assert len(applied) == len(stacks) and set(applied) == {("0", "0", "0")}, text[-3000:]
-
-
 def test_messages_reach_exactly_the_subscribed_queues(deployed, moto):
     """Publish to every topic through the emulator: each message arrives on the guide's
     subscribed queues (of the services local runs) and on no other queue."""

@@ -27,10 +27,16 @@ KEYS = {
     "backup": ("the AWS Backup vault", ("backup",)),
 }
 # Services that use a key themselves, not on a caller's behalf: SNS encrypts what it delivers
-# to the encrypted queues; CloudWatch publishes alarms to the encrypted alarm topics.
+# to the encrypted queues; CloudWatch, EventBridge, Budgets and Cost Anomaly Detection publish
+# to the encrypted alarm topics. Each is held to this account (aws:SourceAccount) except
+# EventBridge: for EventBridge publishing to an encrypted topic, KMS key policies with
+# aws:SourceAccount or aws:SourceArn are not supported (SNS developer guide, key management) —
+# every GuardDuty finding would fail to deliver. The topic policy still holds EventBridge to
+# this account's rules.
 KEY_SERVICE_PRINCIPALS = {"messaging": ("sns.amazonaws.com", "cloudwatch.amazonaws.com",
                                          "events.amazonaws.com", "budgets.amazonaws.com",
                                          "costalerts.amazonaws.com")}
+UNCONDITIONED_KEY_SERVICES = frozenset({"events.amazonaws.com"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,9 +85,10 @@ class SecurityStack(LayerStack):
                     alias=f"alias/{self.names.resource(purpose)}",
                     description=f"{what} of {env.project} {env.name}",
                     account_id=account, region=region, via_services=via,
-                    services=tuple(ServiceGrant(principal=p, conditions=({
-                        "test": "StringEquals", "variable": "aws:SourceAccount",
-                        "values": [account]},))
+                    services=tuple(ServiceGrant(principal=p, conditions=() if (
+                        p in UNCONDITIONED_KEY_SERVICES) else ({
+                            "test": "StringEquals", "variable": "aws:SourceAccount",
+                            "values": [account]},))
                         for p in KEY_SERVICE_PRINCIPALS.get(purpose, ())),
                 )).arn
 

@@ -64,13 +64,14 @@ class Alarms(Construct):
         self.alarms: dict[str, Any] = {}
         self.rules: dict[str, Any] = {}
 
-    def _alarm(self, key: str, severity: Severity, description: str, **args: Any) -> Any:
+    def _alarm(self, key: str, severity: Severity, description: str,
+               minutes: int | None = None, **args: Any) -> Any:
         topic = self.topics[severity].arn
+        minutes = minutes or self.props.evaluation_minutes
         alarm = aws.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
             self, key, alarm_name=f"{self.props.name}-{key}",
             alarm_description=f"[{severity}] {description}",
-            evaluation_periods=self.props.evaluation_minutes,
-            datapoints_to_alarm=self.props.evaluation_minutes,
+            evaluation_periods=minutes, datapoints_to_alarm=minutes,
             alarm_actions=[topic], ok_actions=[topic],
             tags={"Severity": severity}, **args, **self._extra)
         self.alarms[key] = alarm
@@ -78,14 +79,24 @@ class Alarms(Construct):
 
     def events(self, key: str, severity: Severity, description: str, pattern: dict) -> Any:
         """An EventBridge rule ``<name>-<key>`` that sends the events ``pattern`` matches to the
-        ``severity`` topic."""
+        ``severity`` topic, and an alarm ``<name>-<key>-undelivered`` when it cannot: a rule
+        whose target refuses it (topic policy, key policy) fails silently otherwise, and the
+        alarm reaches the same topic through CloudWatch, whose permissions are its own."""
+        name = f"{self.props.name}-{key}"
         rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
-            self, key, name=f"{self.props.name}-{key}", description=description,
+            self, key, name=name, description=description,
             event_pattern=json.dumps(pattern), **self._extra)
         aws.cloudwatch_event_target.CloudwatchEventTarget(
             self, f"{key}-target", rule=rule.name, target_id="alarm-topic",
             arn=self.topics[severity].arn, **self._extra)
         self.rules[key] = rule
+        # One failed delivery is one lost finding: alarm on the first minute with any.
+        self._alarm(f"{key}-undelivered", severity,
+                    f"EventBridge rule {name} could not deliver to its topic", minutes=1,
+                    namespace="AWS/Events", metric_name="FailedInvocations",
+                    dimensions={"RuleName": name}, period=60, statistic="Sum",
+                    comparison_operator="GreaterThanThreshold", threshold=0,
+                    treat_missing_data="notBreaching")
         return rule
 
     def threshold(self, key: str, severity: Severity, description: str, *, namespace: str,
