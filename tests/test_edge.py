@@ -69,8 +69,9 @@ def test_distribution(stack, env):
     assert d["logging_config"]["bucket"].endswith(".bucket_domain_name}")
     assert ("web_acl_id" in d) is (env == "prod")
     if env == "prod":
-        acl = s.one("aws_wafv2_web_acl")
-        assert acl["scope"] == "CLOUDFRONT" and acl["provider"] == "aws.us_east_1"
+        [acl] = [a for a in s.resources("aws_wafv2_web_acl").values()
+                 if a["scope"] == "CLOUDFRONT"]
+        assert acl["provider"] == "aws.us_east_1"
         assert {r["name"] for r in acl["rule"]} >= {"AWSManagedRulesCommonRuleSet"}
 
 
@@ -102,9 +103,10 @@ def test_certificates_and_records(stack, env):
         for fqdn in v["validation_record_fqdns"]:
             assert s.deref(fqdn)[0].startswith("aws_route53_record.")
     aliases = {(r["name"], r["type"]): r["alias"] for r in records.values() if "alias" in r}
-    assert set(aliases) == {(DOMAIN, "A"), (DOMAIN, "AAAA")}
-    for alias in aliases.values():
-        assert alias["name"].startswith("${aws_cloudfront_distribution.")
+    assert set(aliases) == {(DOMAIN, "A"), (DOMAIN, "AAAA"), (f"api.{DOMAIN}", "A")}
+    for (name, _), alias in aliases.items():
+        assert alias["name"].startswith("${aws_lb." if name.startswith("api.")
+                                        else "${aws_cloudfront_distribution.")
     # The zone is the dns layer's: the edge layer reads its ID, and a first deploy stops
     # between the two until the domain is delegated.
     assert "aws_route53_zone" not in s.json["resource"]

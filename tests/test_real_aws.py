@@ -92,8 +92,8 @@ def test_file_uploads_pass_the_prod_api_waf(stack):
     """The common rule set blocks request bodies over 8 KB (SizeRestrictions_BODY): on the API
     that blocks every upload. It only counts there; a rule after it blocks large bodies
     everywhere except file-service's paths."""
-    s = stack("prod-compute")
-    [acl] = s.resources("aws_wafv2_web_acl").values()
+    acls = {a["scope"]: a for a in stack("prod-edge").resources("aws_wafv2_web_acl").values()}
+    acl = acls["REGIONAL"]
     rules = {r["name"]: r for r in acl["rule"]}
     common = rules["AWSManagedRulesCommonRuleSet"]["statement"]["managed_rule_group_statement"]
     assert common["rule_action_override"] == [
@@ -107,7 +107,7 @@ def test_file_uploads_pass_the_prod_api_waf(stack):
     regex = negated["not_statement"]["statement"][0]["regex_match_statement"]["regex_string"]
     assert re.match(regex, "/api/v1/files/upload") and not re.match(regex, "/api/v1/auth/login")
     # The frontend's ACL (CloudFront) serves no uploads: it keeps the rule set as it is.
-    edge_acl = next(iter(stack("prod-edge").resources("aws_wafv2_web_acl").values()))
+    edge_acl = acls["CLOUDFRONT"]
     assert all("rule_action_override" not in r["statement"]["managed_rule_group_statement"]
                for r in edge_acl["rule"])
 

@@ -173,16 +173,19 @@ def test_the_services_run_behind_the_alb(deployed, moto):
     [alb] = elb.describe_load_balancers()["LoadBalancers"]
     # moto leaves Scheme out of its answer for internet-facing ALBs (the synthesized test checks
     # internal = false); an internal one would say so.
-    assert alb["DNSName"] == out["alb_dns_name"] and alb.get("Scheme") != "internal"
+    site = deployed["local-edge"]
+    assert alb["DNSName"] == site["alb_dns_name"] and alb.get("Scheme") != "internal"
     listeners = elb.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
     assert sorted(x["Port"] for x in listeners) == [80, 443]
     https = next(x for x in listeners if x["Port"] == 443)
+    # The services' rules (compute) are on the listener the edge layer exports.
+    assert https["ListenerArn"] == site["https_listener_arn"]
     rules = elb.describe_rules(ListenerArn=https["ListenerArn"])["Rules"]
     assert len([r for r in rules if not r["IsDefault"]]) == 7
     groups = {g["TargetGroupName"] for g in elb.describe_target_groups()["TargetGroups"]}
     assert groups == {"tg-auth", "tg-tenant", "tg-mdm", "tg-org", "tg-employee",
                       "tg-attendance", "tg-approval"}
-    zone = deployed["local-edge"]["zone_id"]
+    zone = site["zone_id"]
     records = client(moto, "route53").list_resource_record_sets(HostedZoneId=zone)
     [api] = [r for r in records["ResourceRecordSets"]
              if r["Name"].rstrip(".") == "api.mvp.hr.example.com"]

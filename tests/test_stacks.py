@@ -93,8 +93,9 @@ def test_dependency_order_in_the_manifest(synth_dir):
         for layer in ("messaging", "registry", "dns"):
             assert sorted(manifest[f"{env}-{layer}"]["dependencies"]) == [
                 f"{env}-bootstrap", f"{env}-security"]
+        # The ALB is the edge layer's: it runs beside data, not after it.
         assert sorted(manifest[f"{env}-edge"]["dependencies"]) == [
-            f"{env}-bootstrap", f"{env}-dns", f"{env}-security"]
+            f"{env}-bootstrap", f"{env}-dns", f"{env}-network", f"{env}-security"]
 
 
 @pytest.mark.parametrize("env_name", ["mvp", "prod"])

@@ -142,7 +142,8 @@ class ServiceSelection(Frozen):
 
 
 class Compute(Frozen):
-    """ECS cluster, services and the ALB (guide §4, §7, §15)."""
+    """ECS cluster, services and the API's ALB (guide §4, §7, §15); the ALB's settings here are
+    built by the edge layer, which owns the load balancer (hrsaas/layers/edge.py)."""
 
     tls_policy: str = Field("ELBSecurityPolicy-TLS13-1-2-2021-06",
                             pattern=TLS_POLICY,

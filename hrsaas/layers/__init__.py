@@ -43,7 +43,7 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     messaging = MessagingStack(app, env, security=security)
     registry = RegistryStack(app, env)
     dns = DnsStack(app, env)
-    edge = EdgeStack(app, env, security=security, dns=dns)
+    edge = EdgeStack(app, env, security=security, network=network, dns=dns)
     compute = ComputeStack(app, env, network=network, security=security, data=data, cache=cache,
                            messaging=messaging, registry=registry, edge=edge)
     scaling = ScalingStack(app, env, compute=compute)

@@ -1,9 +1,9 @@
-"""compute: the ECS cluster, the API's ALB and the catalog's services (guide §4, §7, §14).
+"""compute: the ECS cluster and the catalog's services (guide §4, §7, §14).
 
 Every service this environment runs (``Environment.deployed_services``) gets the same shape from
-its catalog row — nothing here is written once per service. The ALB's DNS name
-``api.<domain>`` goes into the edge layer's zone from here, because this layer owns the ALB.
-The services' autoscaling is the scaling layer's (hrsaas/layers/scaling.py).
+its catalog row — nothing here is written once per service. Each service's target group and
+path rule go on the HTTPS listener of the API's ALB, which is the edge layer's (why: its
+docstring). The services' autoscaling is the scaling layer's (hrsaas/layers/scaling.py).
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from modules.alb import Alb, AlbProps
 from modules.ecs_cluster import EcsCluster, EcsClusterProps
 from modules.ecs_service import CapacityShare, EcsService, EcsServiceProps
-from modules.web_acl import WebAcl, WebAclProps
 
 from ..config import Environment, Service
 from ..tf import Construct, Fn, Token, aws
 from .base import LayerStack
 from .cache import CacheOutputs
 from .data import DataOutputs
-from .edge import ALB_LOG_PREFIX, EdgeOutputs
+from .edge import EdgeOutputs
 from .messaging import MessagingOutputs
 from .network import NetworkOutputs
 from .outputs import LayerOutputs, output
@@ -63,9 +61,6 @@ FILE_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObject
 @dataclasses.dataclass(frozen=True)
 class ComputeOutputs(LayerOutputs):
     cluster_name: str = output("ECS cluster")
-    alb_arn_suffix: str = output("ALB ARN suffix (CloudWatch dimension)")
-    alb_dns_name: str = output("the ALB's DNS name")
-    api_url: str = output("https://<api_name>")
     service_names: list[str] = output("the ECS services, in deploy-stage order")
     target_group_arn_suffixes: dict[str, str] = output(
         "service → target group ARN suffix (CloudWatch dimension)")
@@ -89,8 +84,7 @@ class ComputeStack(LayerStack):
         cmk = env.capabilities.customer_managed_keys
         services = env.deployed_services()
         net = NetworkOutputs.read(self, network, (
-            "vpc_id", "public_subnet_ids", "private_app_subnet_ids", "alb_security_group_id",
-            "ecs_security_group_id"))
+            "vpc_id", "private_app_subnet_ids", "ecs_security_group_id"))
         sec = SecurityOutputs.read(self, security, (
             "db_secret_arn", "redis_secret_arn", "jwt_secret_arn", "encryption_secret_arn",
             *(("secrets_kms_key_arn", "logs_kms_key_arn", "files_kms_key_arn") if cmk else ())))
@@ -101,8 +95,7 @@ class ComputeStack(LayerStack):
             bus = MessagingOutputs.read(self, messaging, ("service_policies",))
         images = RegistryOutputs.read(self, registry, ("repository_arns", "image_parameters"))
         site = EdgeOutputs.read(self, edge, (
-            "zone_id", "regional_certificate_arn", "log_bucket_name", "file_bucket_name",
-            "file_bucket_arn"))
+            "https_listener_arn", "file_bucket_name", "file_bucket_arn"))
 
         cluster_name = self.names.cluster(env.ecs_cluster_name)
         after_role = []
@@ -115,26 +108,6 @@ class ComputeStack(LayerStack):
         cluster = EcsCluster(self, "cluster", EcsClusterProps(
             name=cluster_name, container_insights=env.compute.container_insights,
             after=after_role))
-        alb = Alb(self, "alb", AlbProps(
-            name=self.names.resource(), subnet_ids=net.public_subnet_ids,
-            security_group_id=net.alb_security_group_id,
-            certificate_arn=site.regional_certificate_arn, tls_policy=env.compute.tls_policy,
-            access_log_bucket=site.log_bucket_name, access_log_prefix=ALB_LOG_PREFIX,
-            deletion_protection=env.capabilities.deletion_protection,
-            idle_timeout_seconds=env.compute.alb_idle_timeout_seconds))
-        if env.compute.waf:
-            WebAcl(self, "waf", WebAclProps(
-                name=f"{self.names.resource()}-api", scope="REGIONAL",
-                log_retention_days=env.logs.retention_days,
-                logs_kms_key_arn=sec.logs_kms_key_arn, associate_with=alb.arn,
-                # File uploads exceed the common rule set's 8 KB body limit.
-                large_body_paths=tuple(p for s in services if s.file_bucket for p in s.paths)))
-        # Guide §12: api.<domain> → the ALB. A only: the VPC (guide §3) is IPv4-only, so the ALB
-        # has no IPv6 address an AAAA alias could answer with.
-        aws.route53_record.Route53Record(
-            self, "api-A", zone_id=site.zone_id, name=env.edge.api_name, type="A",
-            alias={"name": alb.dns_name, "zone_id": alb.zone_id,
-                   "evaluate_target_health": True})
 
         common_env = {
             "SPRING_PROFILES_ACTIVE": "aws",
@@ -192,7 +165,7 @@ class ComputeStack(LayerStack):
                     task_policies=policies,
                     vpc_id=net.vpc_id, subnet_ids=net.private_app_subnet_ids,
                     security_group_id=net.ecs_security_group_id,
-                    listener_arn=alb.https_listener_arn,
+                    listener_arn=site.https_listener_arn,
                     listener_priority=listener_priority(svc), paths=svc.paths,
                     target_group_name=svc.target_group_name,
                     healthy_threshold=target.healthy_threshold,
@@ -218,9 +191,6 @@ class ComputeStack(LayerStack):
         self.services = deployed
         self.outputs = ComputeOutputs(
             cluster_name=cluster.name,
-            alb_arn_suffix=alb.lb.arn_suffix,
-            alb_dns_name=alb.dns_name,
-            api_url=f"https://{env.edge.api_name}",
             service_names=[s.service_name for s in services],
             target_group_arn_suffixes={n: s.target_group.arn_suffix
                                        for n, s in deployed.items()},

@@ -60,17 +60,16 @@ class ObservabilityStack(LayerStack):
         if env.capabilities.customer_managed_keys:
             key = SecurityOutputs.read(self, security, ("messaging_kms_key_arn",)
                                        ).messaging_kms_key_arn
-        app = ComputeOutputs.read(self, compute, (
-            "cluster_name", "alb_arn_suffix", "target_group_arn_suffixes"))
+        app = ComputeOutputs.read(self, compute, ("cluster_name", "target_group_arn_suffixes"))
         db = DataOutputs.read(self, data, ("db_instance_id",))
-        cdn = EdgeOutputs.read(self, edge, ("distribution_id",))
+        cdn = EdgeOutputs.read(self, edge, ("distribution_id", "alb_arn_suffix"))
         emails = {"critical": obs.critical_emails, "warning": obs.warning_emails}
         alarms = Alarms(self, "alarms", AlarmsProps(
             name=name, account_id=env.account_id, emails=emails, kms_key_arn=key,
             evaluation_minutes=obs.evaluation_minutes))
         self.alarms = alarms
         services = env.deployed_services()
-        alb = {"LoadBalancer": app.alb_arn_suffix}
+        alb = {"LoadBalancer": cdn.alb_arn_suffix}
 
         # --- the audit layer's GuardDuty and Access Analyzer findings ----------------------
         # Routed here, beside their topics, so audit depends on no later layer. "findings-" keeps
@@ -231,9 +230,10 @@ class ObservabilityStack(LayerStack):
 
         aws.cloudwatch_dashboard.CloudwatchDashboard(
             self, "dashboard", dashboard_name=name,
-            dashboard_body=json.dumps(self._dashboard(env, app, rds)))
+            dashboard_body=json.dumps(self._dashboard(env, app, cdn.alb_arn_suffix, rds)))
 
-    def _dashboard(self, env: Environment, app: ComputeOutputs, rds: dict) -> dict:
+    def _dashboard(self, env: Environment, app: ComputeOutputs, alb_arn_suffix: str,
+                   rds: dict) -> dict:
         region = env.region
 
         def widget(title: str, metrics: list, x: int, y: int, stat: str = "Average") -> dict:
@@ -245,12 +245,12 @@ class ObservabilityStack(LayerStack):
         elb = "AWS/ApplicationELB"
         return {"widgets": [
             widget("ALB requests and 5xx", [
-                [elb, "RequestCount", "LoadBalancer", app.alb_arn_suffix],
-                [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", app.alb_arn_suffix],
-                [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", app.alb_arn_suffix],
+                [elb, "RequestCount", "LoadBalancer", alb_arn_suffix],
+                [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", alb_arn_suffix],
+                [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", alb_arn_suffix],
             ], 0, 0, "Sum"),
             widget("ALB p95 response time", [
-                [elb, "TargetResponseTime", "LoadBalancer", app.alb_arn_suffix]], 12, 0, "p95"),
+                [elb, "TargetResponseTime", "LoadBalancer", alb_arn_suffix]], 12, 0, "p95"),
             widget("ECS CPU by service", [
                 ["AWS/ECS", "CPUUtilization", "ClusterName", app.cluster_name,
                  "ServiceName", s] for s in services], 0, 6),

@@ -62,6 +62,7 @@ EMULATOR_TIMEOUT = 900  # seconds per terraform call on the emulator: nothing ma
 # same env in CI is serialized by its concurrency group; this covers a person's run, a drift
 # plan of an older version that still locks). Plans in CI run with -lock=false instead.
 LOCK_TIMEOUT = "300s"
+EMULATOR_LOCK_TIMEOUT = "10s"
 _LOG_LOCK = threading.Lock()  # parallel stacks append to one terraform.log
 
 
@@ -249,7 +250,11 @@ class Runner:
         if parallelism is not None and parallelism < 1:
             raise ValueError(f"parallelism must be at least 1, not {parallelism}")
         self.parallelism = parallelism or default_parallelism(self.emulated)
-        self.lock_timeout = "60s" if self.emulated else LOCK_TIMEOUT
+        # On the emulator a state lock is never held for long by anyone else (one machine, one
+        # person); what does hold one is the command's own lock after the SDK's retry
+        # (``own_lock``), which is cleared only once the wait has run out: keep it short.
+        self.lock_timeout = EMULATOR_LOCK_TIMEOUT if self.emulated else LOCK_TIMEOUT
+        self.plan_lock_timeout = EMULATOR_LOCK_TIMEOUT if self.emulated else "60s"
         self.last_result: RunResult | None = None  # the table of the latest deploy/plan/destroy
         self.resolver: Callable[[str], set[str]] | None = None  # DNS lookups (tests: a fake)
         self._reporter: Reporter | None = None
@@ -405,7 +410,7 @@ class Runner:
             reason = self.plan_only(stack)
             if reason:
                 result = self.run(stack, "plan", "plan", "-input=false", "-no-color",
-                                  "-lock-timeout=60s")
+                                  f"-lock-timeout={self.plan_lock_timeout}")
                 self.say(f"plan only on the emulator: {reason}", stack)
                 return Outcome("planned", f"{_counts(result.stdout)}; plan only on the "
                                "emulator")
@@ -549,7 +554,7 @@ class Runner:
             workdir, meta = self._plan_dir(stack, states, target / ".work" / stack)
             self.ensure_init(stack, cwd=workdir)
             args = ["plan", "-input=false", "-no-color",
-                    "-lock-timeout=60s" if lock else "-lock=false"]
+                    f"-lock-timeout={self.plan_lock_timeout}" if lock else "-lock=false"]
             unrefreshed = not refresh_secrets and manages_secret_values(workdir)
             if unrefreshed:
                 args.append("-refresh=false")

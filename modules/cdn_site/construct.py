@@ -56,6 +56,8 @@ class CdnSite(Construct):
             noncurrent_version_retention_days=30,
             # Access logs (CloudFront, ALB, S3) are kept as long as the env keeps its logs.
             current_version_expiration_days=props.log_retention_days,
+            # Its writers (the ALB, the other buckets' S3 access logs) need only the policy.
+            lifecycle_after_policy=True,
             extra_policy_statements=({
                 "sid": "S3ServerAccessLogs",
                 "actions": ["s3:PutObject"],
@@ -117,7 +119,7 @@ class CdnSite(Construct):
         self.bucket = SecureBucket(self, "bucket", SecureBucketProps(
             bucket_name=props.bucket_name, sse_s3=True, force_destroy=props.force_destroy,
             deny_insecure_transport=props.deny_insecure_transport,
-            access_log_bucket=self.logs.name_when_ready,
+            access_log_bucket=self.logs.name_when_writable,
             extra_policy_statements=({
                 "sid": "CloudFrontReadsThroughOAC",
                 "actions": ["s3:GetObject"],

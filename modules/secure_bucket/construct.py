@@ -35,6 +35,12 @@ class SecureBucketProps(BaseModel):
     deny_insecure_transport: bool = True
     """The TLS-only deny. Off only on the emulator, where moto ignores the condition and the
     statement denies every request (hrsaas/layers/emulator.py)."""
+    lifecycle_after_policy: bool = False
+    """Apply the lifecycle after the policy instead of before it. For a log bucket, whose
+    writers (an ALB's access logs, S3 server access logs) need only the policy: they need not
+    wait for the provider's lifecycle wait (its rules must read back the same ten times in a
+    row, about a minute on AWS and the emulator alike). Not for a bucket whose policy waits on
+    something slow itself (the frontend's names its CloudFront distribution)."""
 
 
 class SecureBucket(Construct):
@@ -84,6 +90,8 @@ class SecureBucket(Construct):
                  .S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
                      **sse),
                  bucket_key_enabled=not props.sse_s3)])),
+        ]
+        life = (
             (lifecycle.S3BucketLifecycleConfiguration, "lifecycle",
              dict(rule=[lifecycle.S3BucketLifecycleConfigurationRule(
                  id="expire-noncurrent-versions",
@@ -98,8 +106,9 @@ class SecureBucket(Construct):
                  expiration=[lifecycle.S3BucketLifecycleConfigurationRuleExpiration(
                      days=props.current_version_expiration_days)]
                  if props.current_version_expiration_days else None,
-             )])),
-        ]
+             )])))
+        if not props.lifecycle_after_policy:
+            parts.append(life)
         if statements:
             document = aws.data_aws_iam_policy_document.DataAwsIamPolicyDocument(
                 self, "policy-document", statement=statements)
@@ -109,15 +118,23 @@ class SecureBucket(Construct):
             parts.append((aws.s3_bucket_logging.S3BucketLoggingA, "access-logs",
                           dict(target_bucket=props.access_log_bucket,
                                target_prefix="s3/")))
+        if props.lifecycle_after_policy:
+            parts.append(life)
         # S3 rejects concurrent configuration calls on one bucket (OperationAborted on AWS,
         # garbled requests on the emulator), so each part waits for the one before it.
         previous = self.bucket
+        built = {}
         for cls, id_part, args in parts:
             previous = cls(self, id_part, bucket=bucket_id, depends_on=[previous], **args)
+            built[id_part] = previous
         self.arn = self.bucket.arn
         self.name = self.bucket.bucket
         # The name, through the last configuration part: whoever uses it (e.g. as an access-log
         # target, which S3 checks against the policy) waits until the bucket is fully set up.
         self.name_when_ready = previous.bucket
+        # The name once the policy is in place: enough for a writer the policy admits (an ALB's
+        # access logs: ELB writes a test object at once). Before the lifecycle only with
+        # ``lifecycle_after_policy``.
+        self.name_when_writable = built["policy"].bucket if "policy" in built else self.name
         self.ready = previous
         """The last configuration part: depend on it to use the bucket fully set up."""
