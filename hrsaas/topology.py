@@ -6,7 +6,7 @@ from __future__ import annotations
 
 LAYERS: tuple[str, ...] = (
     "bootstrap", "security", "network", "data", "cache", "messaging", "registry", "dns",
-    "edge", "compute", "scaling", "observability", "backup", "audit", "budget",
+    "edge", "compute", "scaling", "observability", "backup", "audit",
 )
 
 

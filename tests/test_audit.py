@@ -160,7 +160,7 @@ def test_audit_waits_for_no_layer_after_security(synth_dir):
 
 
 def test_alarm_topics_are_the_ones_observability_creates(stack):
-    """The budget's alerts name the observability layer's topics (it exports no outputs)."""
+    """The names the alarms, the finding routes and the budget alert on (docs/runbooks/dr.md)."""
     names = {body["name"] for body in stack("prod-observability")
              .resources("aws_sns_topic").values()}
     for severity in ("critical", "warning"):
@@ -169,16 +169,24 @@ def test_alarm_topics_are_the_ones_observability_creates(stack):
 
 # --- the budget -------------------------------------------------------------------------------
 
+BUDGET_TYPES = ("aws_budgets_budget", "aws_ce_anomaly_monitor", "aws_ce_anomaly_subscription")
+
+
 @pytest.mark.parametrize("env", ["mvp", "prod"])
-def test_budget_is_the_estimate_of_every_other_stack_plus_the_margin(synth_dir, stack, env):
-    others = {p.name: json.loads((p / "cdk.tf.json").read_text())
-              for p in sorted((synth_dir / "stacks").glob(f"{env}-*"))
-              if p.name != f"{env}-budget"}
-    assert f"{env}-audit" in others and len(others) == 14
-    total = estimate_stacks(env, others).total
+def test_budget_is_the_estimate_of_every_stack_plus_the_margin(synth_dir, stack, env):
+    """Priced as built before the budget was added: every stack, observability without the
+    budget's own resources (which AWS does not charge for)."""
+    stacks = {p.name: json.loads((p / "cdk.tf.json").read_text())
+              for p in sorted((synth_dir / "stacks").glob(f"{env}-*"))}
+    assert f"{env}-audit" in stacks and len(stacks) == 14
+    observability = stacks[f"{env}-observability"]["resource"]
+    assert all(kind in observability for kind in BUDGET_TYPES)
+    for kind in BUDGET_TYPES:
+        observability.pop(kind)
+    total = estimate_stacks(env, stacks).total
     margin = ENVS[env].budget.margin_percent
     assert margin == 20
-    budget = stack(f"{env}-budget").one("aws_budgets_budget")
+    budget = stack(f"{env}-observability").one("aws_budgets_budget")
     assert budget["budget_type"] == "COST" and budget["time_unit"] == "MONTHLY"
     assert budget["limit_unit"] == "USD"
     assert float(budget["limit_amount"]) == math.ceil(round(total * 1.2, 2))
@@ -187,35 +195,48 @@ def test_budget_is_the_estimate_of_every_other_stack_plus_the_margin(synth_dir, 
 
 @pytest.mark.parametrize("env", ["mvp", "prod"])
 def test_budget_alerts_forecast_and_actual_to_warning_and_critical(stack, env):
-    budget = stack(f"{env}-budget").one("aws_budgets_budget")
-    alerts = {(n["notification_type"], n["threshold"], tuple(n["subscriber_sns_topic_arns"]))
+    s = stack(f"{env}-observability")
+    budget = s.one("aws_budgets_budget")
+    alerts = {(n["notification_type"], n["threshold"],
+               tuple(s.deref(t)[1]["name"] for t in n["subscriber_sns_topic_arns"]))
               for n in budget["notification"]}
-    assert alerts == {(kind, percent, (topic(env, severity),))
+    assert alerts == {(kind, percent, (topic(env, severity).rsplit(":", 1)[1],))
                       for kind in ("FORECASTED", "ACTUAL")
                       for percent, severity in ((80, "warning"), (100, "critical"))}
+    # Budgets and Cost Anomaly Detection publish only once the topics' policies let them.
+    policies = {f"aws_sns_topic_policy.{rid}" for rid in s.resources("aws_sns_topic_policy")
+                if rid.startswith("alarms_")}  # the regional topics (us-east-1 has its own)
+    assert len(policies) == 2
+    assert set(budget["depends_on"]) == policies
+    assert set(s.one("aws_ce_anomaly_subscription")["depends_on"]) == policies
     assert {(n["comparison_operator"], n["threshold_type"]) for n in budget["notification"]} == {
         ("GREATER_THAN", "PERCENTAGE")}
 
 
 @pytest.mark.parametrize("env", ["mvp", "prod"])
 def test_anomaly_subscription_watches_the_monitor_into_the_warning_topic(stack, env):
-    s = stack(f"{env}-budget")
+    s = stack(f"{env}-observability")
     monitor = s.one("aws_ce_anomaly_monitor")
     assert (monitor["monitor_type"], monitor["monitor_dimension"]) == ("DIMENSIONAL", "SERVICE")
     subscription = s.one("aws_ce_anomaly_subscription")
     [monitor_ref] = subscription["monitor_arn_list"]
     assert s.deref(monitor_ref)[1] is monitor
     assert subscription["frequency"] == "IMMEDIATE"  # the only frequency SNS subscribers get
-    assert subscription["subscriber"] == [{"type": "SNS", "address": topic(env, "warning")}]
+    [subscriber] = subscription["subscriber"]
+    assert subscriber["type"] == "SNS"
+    assert s.deref(subscriber["address"])[1]["name"] == topic(env, "warning").rsplit(":", 1)[1]
     assert subscription["threshold_expression"]["dimension"] == {
         "key": "ANOMALY_TOTAL_IMPACT_ABSOLUTE", "match_options": ["GREATER_THAN_OR_EQUAL"],
         "values": ["50"]}
 
 
-def test_budget_layer_is_last_and_plan_only_layers_say_why():
+def test_no_layer_waits_for_observability_and_plan_only_layers_say_why(synth_dir):
     from hrsaas.topology import LAYERS
-    # Last: its amount prices every other layer, the audit layer included.
-    assert LAYERS[-2:] == ("audit", "budget")
+    # The cost budget is observability's: no stack of its own waits at the end of a deploy.
+    assert "budget" not in LAYERS
+    manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
+    assert not [s for s, body in manifest.items()
+                if any(d.endswith("-observability") for d in body["dependencies"])]
     assert all(reason.strip() for reason in PLAN_ONLY_LAYERS.values())
 
 

@@ -1,5 +1,5 @@
 """The budget derived from the estimate (hrsaas/cost/budget.py): the amount is the estimate of the
-environment's other stacks — priced from JSON in memory exactly as ``hrsaas cost`` prices the
+environment's stacks — priced from JSON in memory exactly as ``hrsaas cost`` prices the
 same stacks from cdktf.out — times 1 + ``budget.margin_percent`` / 100, rounded up to whole
 dollars; and the pull-request cost section shows the budget beside the estimate, before and
 after when a plan moves it."""
@@ -27,7 +27,7 @@ def test_margin_and_rounding_by_hand():
 
 
 def _budget_stacks(synth_dir: Path, env: str) -> set[str]:
-    """The stacks holding the env's budget: the amount prices every other stack."""
+    """The stacks holding the env's budget (observability's)."""
     return {stack for stack, _, body in load.env_stacks(synth_dir, env)
             if "aws_budgets_budget" in body.get("resource", {})}
 
@@ -40,22 +40,27 @@ def _margin(env: str) -> float:
 
 
 @pytest.mark.parametrize("env", ["mvp", "prod"])
-def test_budget_amount_is_the_estimate_of_the_other_stacks_plus_the_margin(synth_dir, env):
+def test_budget_amount_is_the_estimate_of_the_stacks_plus_the_margin(synth_dir, env):
     margin = _margin(env)
     own = _budget_stacks(synth_dir, env)
-    # The estimate as `hrsaas cost` computes it from cdktf.out, without the budget's stack.
+    assert own == {f"{env}-observability"}
+    # The estimate as `hrsaas cost` computes it from cdktf.out: every stack, the budget's own
+    # resources included, which are free (the app prices observability before adding them).
     est = cost.estimate(env, synth_dir)
-    others = sum(i.usd for i in est.items if i.resource.stack not in own)
-    expected = math.ceil(round(others * (1 + margin / 100), 2))
+    budget_items = [i for i in est.items if i.resource.type.startswith(("aws_budgets_",
+                                                                          "aws_ce_anomaly_"))]
+    assert budget_items and all(i.usd == 0 for i in budget_items)
+    total = est.total
+    expected = math.ceil(round(total * (1 + margin / 100), 2))
     # The same stacks as dicts in memory, as the synthesizing app holds them (and, to prove
     # the filter, another environment's stacks beside them).
-    stacks = {s: body for s, _, body in load.env_stacks(synth_dir, env) if s not in own}
+    stacks = {s: body for s, _, body in load.env_stacks(synth_dir, env)}
     stacks.update({s: body for s, _, body in load.env_stacks(synth_dir, "local")})
     assert budget.budget_amount(env, stacks) == expected
     assert budget.budget_amount(env, stacks, margin_percent=margin) == expected
     assert budget.configured_margin(env) == margin
-    assert expected > others  # a margin above the estimate
-    # The synthesized budget carries exactly that amount (once the budget layer exists).
+    assert expected > total  # a margin above the estimate
+    # The synthesized budget carries exactly that amount.
     for stack in own:
         body = json.loads((synth_dir / "stacks" / stack / "cdk.tf.json").read_text())
         for b in body["resource"]["aws_budgets_budget"].values():
@@ -85,12 +90,12 @@ def _change(address: str, actions: list[str], before: dict | None, after: dict |
 def test_cost_section_shows_the_budget_beside_the_estimate(tmp_path):
     folder = tmp_path / "plans" / "prod"
     folder.mkdir(parents=True)
-    budget_body = {"name": "hr-saas-prod-budget", "budget_type": "COST",
+    budget_body = {"name": "hr-saas-prod", "budget_type": "COST",
                    "time_unit": "MONTHLY", "limit_unit": "USD"}
     # A plan adds a NAT gateway: the estimate moves, and the budget with it.
     (folder / "prod-network.json").write_text(json.dumps(_plan("prod-network", [
         _change("aws_nat_gateway.c", ["create"], None, {"subnet_id": "subnet-1"})])))
-    (folder / "prod-budget.json").write_text(json.dumps(_plan("prod-budget", [
+    (folder / "prod-observability.json").write_text(json.dumps(_plan("prod-observability", [
         _change("aws_budgets_budget.budget", ["update"],
                 {**budget_body, "limit_amount": "1996"},
                 {**budget_body, "limit_amount": "2088"})])))
@@ -104,12 +109,12 @@ def test_cost_section_shows_the_budget_beside_the_estimate(tmp_path):
     assert "budget.margin_percent" in section
 
     # Unchanged: the amount alone; created by the plan: "new".
-    (folder / "prod-budget.json").write_text(json.dumps(_plan("prod-budget", [
+    (folder / "prod-observability.json").write_text(json.dumps(_plan("prod-observability", [
         _change("aws_budgets_budget.budget", ["no-op"],
                 {**budget_body, "limit_amount": "1996"},
                 {**budget_body, "limit_amount": "1996"})])))
     assert "| $1,996 |" in cost.render_cost_section(tmp_path / "plans")
-    (folder / "prod-budget.json").write_text(json.dumps(_plan("prod-budget", [
+    (folder / "prod-observability.json").write_text(json.dumps(_plan("prod-observability", [
         _change("aws_budgets_budget.budget", ["create"], None,
                 {**budget_body, "limit_amount": "1996"})])))
     assert "| new: $1,996 |" in cost.render_cost_section(tmp_path / "plans")

@@ -2,7 +2,7 @@
 state bucket, no upstream state — every local stack plans.
 
 Moved out of tests/test_roundtrip.py (where it ran before the deploy, on the same server) to a
-moto server of its own, so that its fifteen plans run beside the round trip instead of before it.
+moto server of its own, so that its fourteen plans run beside the round trip instead of before it.
 """
 
 from __future__ import annotations

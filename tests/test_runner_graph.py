@@ -628,7 +628,7 @@ def test_each_stack_line_says_what_terraform_did(text, short):
 # --- on the emulator ----------------------------------------------------------------------
 # The real-terraform proof of a parallel deploy along the graph, the reverse destroy and one
 # `terraform init` per stack and runner is tests/test_roundtrip.py's deploy and destroy of all
-# fifteen local layers (its own graph of four stacks on a moto server of its own was the same
+# fourteen local layers (its own graph of four stacks on a moto server of its own was the same
 # proof at the price of another deploy).
 
 

@@ -407,8 +407,8 @@ class Audit(Frozen):
 
 
 class CostBudget(Frozen):
-    """The AWS Budgets monthly cost budget and Cost Anomaly Detection (budget layer, issue 19).
-    The amount is the synthesized estimate (make cost) times 1 + margin_percent / 100."""
+    """The AWS Budgets monthly cost budget and Cost Anomaly Detection (observability layer,
+    issue 19). The amount is the synthesized estimate (make cost) times 1 + margin_percent / 100."""
 
     margin_percent: float = Field(
         20, ge=0, le=1000, description="headroom over the estimate (usage the estimate "

@@ -2,9 +2,10 @@
 synthesized stacks (the same pricers, price table and assumptions as ``hrsaas cost``) plus the
 margin the environment file sets (``[budget] margin_percent``), rounded up to whole dollars.
 
-The budget layer (hrsaas/layers/budget.py, built last) calls ``budget_amount`` while the app
-synthesizes, with the other stacks' JSON in memory, so a change that moves the estimate moves
-the budget in the same plan (docs/cost.md, "The budget"). Nothing here imports cdktf.
+The observability layer (``add_cost_budget`` in hrsaas/layers/observability.py, called once
+every stack is built) calls ``budget_amount`` while the app synthesizes, with the stacks' JSON
+in memory, so a change that moves the estimate moves the budget in the same plan (docs/cost.md,
+"The budget"). Nothing here imports cdktf.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ def estimate_stacks(env: str, stacks: Mapping[str, Mapping[str, Any]],
                     ) -> Estimate:
     """The same estimate as ``estimate`` from stacks held in memory (stack ID → the
     cdk.tf.json-shaped dict): what a synthesizing app prices before anything is written (the
-    budget layer's amount, hrsaas/cost/budget.py). Stacks of other environments are
+    cost budget's amount, hrsaas/cost/budget.py). Stacks of other environments are
     ignored; no stack of ``env`` is an empty estimate."""
     prices = prices or Prices.load()
     assume = assume or Assumptions.load(env)

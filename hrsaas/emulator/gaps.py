@@ -36,7 +36,7 @@ EMULATOR_ONLY_DRIFT: dict[str, tuple[str, ...]] = {
 
 # Layers the emulator cannot apply, with the reason. `make deploy ENV=local` plans them (the
 # plan must succeed) and applies everything else. Empty: cache, scaling, backup, audit and
-# budget apply since the extensions elasticache, application_autoscaling, backup,
+# the cost budget apply since the extensions elasticache, application_autoscaling, backup,
 # accessanalyzer, budgets and cost_explorer close their gaps.
 PLAN_ONLY_LAYERS: dict[str, str] = {}
 

@@ -11,7 +11,6 @@ from .audit import AuditStack
 from .backup import BackupStack
 from .base import LayerStack, backend_config
 from .bootstrap import BootstrapOutputs, BootstrapStack
-from .budget import BudgetStack
 from .cache import CacheOutputs, CacheStack
 from .compute import ComputeOutputs, ComputeStack
 from .data import DataOutputs, DataStack
@@ -66,11 +65,8 @@ def build_environment(app: App, env: Environment) -> list[LayerStack]:
     if env.is_emulated:
         for stack in stacks:
             ignore_emulator_drift(stack)
-    # Last: its amount is the estimate of every stack above, as built (hrsaas/cost/budget.py).
-    budget = BudgetStack(app, env, observability=observability, priced=stacks)
-    budget.add_dependency(bootstrap)
-    budget.add_dependency(security)
-    stacks.append(budget)
+    # Last: its amount is the estimate of every stack, as built (hrsaas/cost/budget.py).
+    observability.add_cost_budget(priced=stacks)
     return stacks
 
 
@@ -81,7 +77,6 @@ __all__ = [
     "CacheOutputs",
     "AuditStack",
     "BackupStack",
-    "BudgetStack",
     "CacheStack",
     "ComputeOutputs",
     "ComputeStack",

@@ -1,21 +1,33 @@
 """observability: alarms and a dashboard for everything the environment runs (issue:
-operations; guide §4 health checks, §15 scaling, §16 recovery).
+operations; guide §4 health checks, §15 scaling, §16 recovery), and the environment's cost
+budget (issue 19).
 
 The alarm set is derived, never listed: every deployed service of the catalog, every target
 group, every queue and DLQ of its subscribers, the database and its replicas, every cache node,
 the ALB and CloudFront. Severity follows the catalog's priority (high → critical); the data
 tier, the ALB and CloudFront are critical, queues warn. Thresholds are `[observability]` config.
+
+The monthly AWS Budgets cost budget and Cost Anomaly Detection alert on the same two topics
+(``add_cost_budget``). The amount is the estimate of every stack of the environment, priced
+from their synthesized JSON exactly as ``make cost`` prices it, times 1 +
+``budget.margin_percent`` / 100 (``hrsaas/cost/budget.py``): so it is added after every stack is
+built, in the same process, and a change that moves the estimate moves the budget in the same
+plan. It lives beside the topics, not in a layer after this one, so the deploy does not wait for
+one more stack at its end.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from modules.alarms import Alarms, AlarmsProps
+from modules.cost_budget import CostBudget, CostBudgetProps
 from modules.messaging import queue_names
 from modules.threat_detection import finding_routes
 
 from ..config import Environment
+from ..cost.budget import budget_amount
 from ..tf import Construct, Fn, Token, aws
 from .base import LayerStack
 from .compute import ComputeOutputs
@@ -26,16 +38,6 @@ from .security import SecurityOutputs
 GIB = 1024 ** 3
 
 
-def alarm_topic_arns(consumer: LayerStack, observability: LayerStack) -> dict[str, str]:
-    """severity → ARN of the observability layer's alarm topic, and the deploy dependency.
-
-    That layer exports no outputs; the topic names come from its own ``Alarms`` construct (the
-    producer object, so they cannot drift from what it creates), and an SNS ARN is fully
-    determined by region, account and name."""
-    consumer.add_dependency(observability)
-    env, prefix = observability.env, observability.alarms.props.name  # type: ignore[attr-defined]
-    return {severity: f"arn:aws:sns:{env.region}:{env.account_id}:{prefix}-alarms-{severity}"
-            for severity in ("critical", "warning")}
 SEVERITY = {"high": "critical", "medium": "warning", "low": "warning"}
 
 
@@ -231,6 +233,26 @@ class ObservabilityStack(LayerStack):
         aws.cloudwatch_dashboard.CloudwatchDashboard(
             self, "dashboard", dashboard_name=name,
             dashboard_body=json.dumps(self._dashboard(env, app, cdn.alb_arn_suffix, rds)))
+
+    def add_cost_budget(self, priced: Sequence[LayerStack]) -> CostBudget:
+        """The cost budget of ``priced`` (every stack of the environment, this one included, as
+        built so far): forecast and actual alerts at ``budget.warning_percent`` and
+        ``critical_percent`` on the warning and critical topics, anomalies on the warning one."""
+        env, cfg = self.env, self.env.budget
+        # The stacks' Terraform JSON as synth will write it (nothing in them references another
+        # stack's tokens, so resolving them early changes nothing in them).
+        self.budget_amount = budget_amount(
+            env.name, {s.node.id: s.to_terraform() for s in priced},
+            margin_percent=cfg.margin_percent)
+        topics = {severity: topic.arn for severity, topic in self.alarms.topics.items()}
+        return CostBudget(self, "budget", CostBudgetProps(
+            name=self.names.resource(), amount_usd=self.budget_amount,
+            thresholds={topics["warning"]: cfg.warning_percent,
+                        topics["critical"]: cfg.critical_percent},
+            anomaly_topic_arn=topics["warning"],
+            anomaly_threshold_usd=cfg.anomaly_threshold_usd,
+            anomaly_monitor_arn=cfg.anomaly_monitor_arn,
+            after=list(self.alarms.topic_policies.values())))
 
     def _dashboard(self, env: Environment, app: ComputeOutputs, alb_arn_suffix: str,
                    rds: dict) -> dict:

@@ -40,6 +40,7 @@ class Alarms(Construct):
         self.props = props
         self._extra = {"provider": props.provider} if props.provider is not None else {}
         self.topics: dict[str, aws.sns_topic.SnsTopic] = {}
+        self.topic_policies: dict[str, Any] = {}
         for severity in ("critical", "warning"):
             topic = aws.sns_topic.SnsTopic(
                 self, severity, name=f"{props.name}-alarms-{severity}",
@@ -47,8 +48,8 @@ class Alarms(Construct):
                 **self._extra)
             # Only this account's alerting services may publish: CloudWatch alarms, EventBridge
             # rules (``events``: e.g. GuardDuty and Access Analyzer findings), AWS Budgets and
-            # Cost Anomaly Detection (budget layer).
-            aws.sns_topic_policy.SnsTopicPolicy(
+            # Cost Anomaly Detection (the cost budget beside the alarms).
+            self.topic_policies[severity] = aws.sns_topic_policy.SnsTopicPolicy(
                 self, f"{severity}-policy", arn=topic.arn, policy=json.dumps({
                     "Version": "2012-10-17",
                     "Statement": [{

@@ -9,7 +9,7 @@ from hrsaas.tf import Construct, aws
 
 
 class CostBudgetProps(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,90}$")
     """Budget, monitor and subscription name, e.g. ``hr-saas-prod``."""
@@ -22,6 +22,9 @@ class CostBudgetProps(BaseModel):
     anomaly_threshold_usd: float = Field(50, gt=0)
     anomaly_monitor_arn: str | None = None
     """An existing per-service monitor (AWS allows one per account); None = create it."""
+    after: list = []
+    """Resources created first: the topics' policies, where they are in the same stack (Budgets
+    and Cost Anomaly Detection publish only where the policy lets them)."""
 
 
 class CostBudget(Construct):
@@ -29,7 +32,8 @@ class CostBudget(Construct):
         super().__init__(scope, id_)
         self.budget = aws.budgets_budget.BudgetsBudget(
             self, "budget", name=props.name, budget_type="COST", time_unit="MONTHLY",
-            limit_amount=f"{props.amount_usd:.2f}", limit_unit="USD")
+            limit_amount=f"{props.amount_usd:.2f}", limit_unit="USD",
+            depends_on=props.after or None)
         # Raw JSON: jsii would drop the multi-word keys of plain dicts nested in a list.
         self.budget.add_override("notification", [
             {"comparison_operator": "GREATER_THAN", "threshold": percent,
@@ -48,7 +52,8 @@ class CostBudget(Construct):
         self.subscription = aws.ce_anomaly_subscription.CeAnomalySubscription(
             self, "anomaly-subscription", name=props.name, frequency="IMMEDIATE",
             monitor_arn_list=[monitor_arn],
-            subscriber=[{"type": "SNS", "address": props.anomaly_topic_arn}])
+            subscriber=[{"type": "SNS", "address": props.anomaly_topic_arn}],
+            depends_on=props.after or None)
         self.subscription.add_override("threshold_expression", {"dimension": {
             "key": "ANOMALY_TOTAL_IMPACT_ABSOLUTE", "match_options": ["GREATER_THAN_OR_EQUAL"],
             "values": [f"{props.anomaly_threshold_usd:g}"]}})
