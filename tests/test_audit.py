@@ -1,4 +1,4 @@
-"""audit and budget layers (issue 19): the trail, its bucket and key, GuardDuty and its findings'
+"""The audit layer and the cost budget (issue 19): the trail, its bucket and key, GuardDuty and its findings'
 routes to the alarm topics (observability's), the budget derived from the estimate and its
 alerts, and their configuration."""
 

@@ -85,7 +85,7 @@ def test_alarm_topics_and_dashboard(stack, env_name):
     for policy in s.resources("aws_sns_topic_policy").values():
         # Only this account's alerting services publish: CloudWatch alarms, EventBridge
         # (GuardDuty and Access Analyzer findings, routed in this layer), Budgets and Cost
-        # Anomaly Detection (the budget layer).
+        # Anomaly Detection (the cost budget, in this layer).
         statements = json.loads(policy["policy"])["Statement"]
         assert {st["Principal"]["Service"] for st in statements} == {
             "cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com",
