@@ -1,6 +1,6 @@
-"""The audit layer and the cost budget (issue 19): the trail, its bucket and key, GuardDuty and its findings'
-routes to the alarm topics (observability's), the budget derived from the estimate and its
-alerts, and their configuration."""
+"""The audit layer and the cost budget (issue 19): the trail, its bucket and key, GuardDuty and
+its findings' routes to the alarm topics (observability's), the budget derived from the estimate
+and its alerts, and their configuration."""
 
 from __future__ import annotations
 
