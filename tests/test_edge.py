@@ -127,7 +127,9 @@ def test_file_bucket(stack, env):
     default = sse["rule"][0]["apply_server_side_encryption_by_default"]
     assert default["sse_algorithm"] == "aws:kms"
     assert ("kms_master_key_id" in default) is (env == "prod")
-    assert {"file_bucket_arn", "regional_certificate_arn", "zone_id"} <= set(s.json["output"])
+    # What compute reads; the regional certificate stays inside this stack with its listener.
+    assert {"file_bucket_arn", "https_listener_arn", "zone_id"} <= set(s.json["output"])
+    assert "regional_certificate_arn" not in s.json["output"]
 
 
 @pytest.mark.parametrize("env", ["mvp", "prod"])

@@ -34,7 +34,6 @@ from .security import SecurityOutputs
 @dataclasses.dataclass(frozen=True)
 class EdgeOutputs(LayerOutputs):
     zone_id: str = output("Route 53 hosted zone of the domain")
-    regional_certificate_arn: str = output("validated ACM certificate in the region (the ALB)")
     distribution_id: str = output("CloudFront distribution")
     distribution_domain_name: str = output("CloudFront domain name")
     frontend_bucket: str = output("the SPA bucket (hr-saas-frontend-<env>)")
@@ -129,7 +128,6 @@ class EdgeStack(LayerStack):
                                       site.logs.name_when_writable, logs_key)
         self.outputs = EdgeOutputs(
             zone_id=zone_id,
-            regional_certificate_arn=regional_cert.arn,
             distribution_id=site.distribution.id,
             distribution_domain_name=site.domain_name,
             frontend_bucket=site.bucket.name,

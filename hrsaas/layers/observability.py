@@ -241,12 +241,11 @@ class ObservabilityStack(LayerStack):
         env, cfg = self.env, self.env.budget
         # The stacks' Terraform JSON as synth will write it (nothing in them references another
         # stack's tokens, so resolving them early changes nothing in them).
-        self.budget_amount = budget_amount(
-            env.name, {s.node.id: s.to_terraform() for s in priced},
-            margin_percent=cfg.margin_percent)
+        amount = budget_amount(env.name, {s.node.id: s.to_terraform() for s in priced},
+                               margin_percent=cfg.margin_percent)
         topics = {severity: topic.arn for severity, topic in self.alarms.topics.items()}
         return CostBudget(self, "budget", CostBudgetProps(
-            name=self.names.resource(), amount_usd=self.budget_amount,
+            name=self.names.resource(), amount_usd=amount,
             thresholds={topics["warning"]: cfg.warning_percent,
                         topics["critical"]: cfg.critical_percent},
             anomaly_topic_arn=topics["warning"],
