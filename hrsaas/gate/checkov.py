@@ -30,6 +30,8 @@ file). It fails (exit 1) on:
 * checkov parsing errors, zero checks run in total, or a stack that declares resources but got
   no checks at all (checkov 3.3.x skips files it cannot parse and still exits 0);
 * ``terraform.required_version`` in a synthesized file (the cause of that silent pass);
+  ``moved``/``removed``/``import`` blocks, which checkov cannot parse either, are left out of
+  the copy it scans instead (``checkov_input``);
 * checkov missing, timing out, exiting with another code than 0/1, or writing no JSON.
 
 Reports (default ``reports/``): checkov's results_json.json, results_sarif.sarif (suppressed
@@ -47,6 +49,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -499,10 +502,31 @@ class CheckovRun:
     command: list[str]
 
 
+# Top-level blocks of Terraform's JSON syntax that checkov 3.3.x cannot parse (any of them
+# makes it skip the whole file: a parsing error). They declare no resource, only how state
+# addresses change (a construct renamed, a resource handed to another stack), so checkov reads
+# the stack without them.
+ADDRESS_BLOCKS = ("moved", "removed", "import")
+
+
+def checkov_input(f: StackFile, framework: str, reports: Path) -> Path:
+    """The file checkov scans for ``f``: the stack itself, or a copy without its
+    ``ADDRESS_BLOCKS`` under ``<reports>/checkov-input/<stack>/`` (results naming the copy are
+    mapped back to the stack by ``PathIndex``: the copy ends in ``<stack>/<file name>``)."""
+    document = f.document or {}
+    if framework != "terraform_json" or not any(key in document for key in ADDRESS_BLOCKS):
+        return f.path
+    copy = reports / "checkov-input" / f.stack / f.path.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(json.dumps({k: v for k, v in document.items() if k not in ADDRESS_BLOCKS},
+                               indent=2, ensure_ascii=False) + "\n")
+    return copy
+
+
 def checkov_command(files: Sequence[StackFile], framework: str, reports: Path) -> list[str]:
     command = [str(CHECKOV)]
     for f in files:
-        command += ["-f", str(f.path)]
+        command += ["-f", str(checkov_input(f, framework, reports))]
     return command + [
         "--framework", framework,
         "--skip-download",  # offline: no guideline/severity download from Prisma Cloud
@@ -518,6 +542,7 @@ def run_checkov(files: Sequence[StackFile], framework: str, reports: Path) -> Ch
     reports.mkdir(parents=True, exist_ok=True)
     for name in REPORT_FILES:  # never read a previous run's result
         (reports / name).unlink(missing_ok=True)
+    shutil.rmtree(reports / "checkov-input", ignore_errors=True)  # nor a previous run's copies
     command = checkov_command(files, framework, reports)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BC_API_KEY", "PRISMA_"))}
     started = time.monotonic()
@@ -574,7 +599,7 @@ class Finding:
     stack: str
     resource: str
     file: str = ""  # resolved path of the stack file
-    line: int = 0  # first line of the block in that file
+    line: int = 0  # first line of the block in the file checkov read (``checkov_input``)
     guideline: str = ""  # checkov's fix guideline (a URL), when it has one
     attributes: tuple[str, ...] = ()  # the attributes checkov evaluated
 
