@@ -119,9 +119,8 @@ def test_bootstrap_state_store_is_secure(stack, env_name):
         assert s.one("aws_kms_key")["enable_key_rotation"] is True
     else:
         assert "kms_master_key_id" not in sse  # the AWS-managed aws/s3 key
-    (lifecycle,) = s.one("aws_s3_bucket_lifecycle_configuration")["rule"]
-    assert lifecycle["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
-    assert lifecycle["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+    # The retention of old state versions is the audit layer's (next test).
+    assert not s.resources("aws_s3_bucket_lifecycle_configuration")
     statements = s.policy_document(s.one("aws_s3_bucket_policy")["policy"])["statement"]
     assert statements[0]["effect"] == "Deny"
     assert statements[0]["condition"] == [
@@ -131,6 +130,23 @@ def test_bootstrap_state_store_is_secure(stack, env_name):
     assert table["point_in_time_recovery"] == {"enabled": True}
     assert table["server_side_encryption"]["enabled"] is True
     assert table["deletion_protection_enabled"] is True
+
+
+@pytest.mark.parametrize("env_name", ["local", "mvp", "prod"])
+def test_the_state_buckets_retention_is_the_audit_layers(stack, synth_dir, env_name):
+    """Bootstrap's apply (by hand, local state) holds no lifecycle wait: audit, which deploys
+    after bootstrap, expires the state bucket's old versions with SecureBucket's one rule."""
+    s = stack(f"{env_name}-audit")
+    state_bucket = stack(f"{env_name}-bootstrap").one("aws_s3_bucket")["bucket"]
+    [retention] = [body for body in s.resources("aws_s3_bucket_lifecycle_configuration").values()
+                   if body["bucket"] == state_bucket]
+    (rule,) = retention["rule"]
+    assert rule["status"] == "Enabled" and rule["filter"] == [{"prefix": ""}]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
+    assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+    assert "expiration" not in rule  # current state versions are never expired
+    manifest = json.loads((synth_dir / "manifest.json").read_text())["stacks"]
+    assert f"{env_name}-bootstrap" in manifest[f"{env_name}-audit"]["dependencies"]
 
 
 def test_no_nested_block_lost_its_keys(synth_dir):

@@ -7,12 +7,19 @@ AWS Config where the environment asks for it, a GuardDuty detector and an IAM Ac
 Their findings reach the alarm topics through EventBridge rules of the observability layer
 (``finding_routes``), so this layer reads only security's key and deploys beside network, data
 and compute instead of after observability (the local deploy's critical path: 74 s shorter).
+
+It also keeps the state bucket's retention: the lifecycle of bootstrap's bucket (noncurrent
+versions of every layer's state expire after ``state.noncurrent_version_retention_days``).
+Bootstrap is applied by a person with local state; a retention rule belongs with the records
+this layer keeps, changes through the pipeline, and its one-minute provider wait runs beside
+the other layers instead of before all of them.
 """
 
 from __future__ import annotations
 
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.kms_key import KmsKey, KmsKeyProps, ServiceGrant
+from modules.secure_bucket import SecureBucket
 from modules.threat_detection import ThreatDetection, ThreatDetectionProps
 
 from ..config import Environment
@@ -53,6 +60,11 @@ class AuditStack(LayerStack):
             log_retention_days=cfg.cloudwatch_logs_retention_days, logs_kms_key_arn=logs_key,
             aws_config=cfg.aws_config, force_destroy=env.is_emulated,
             deny_insecure_transport=enforces_tls_in_policies(env)))
+        # Bootstrap built the bucket (audit deploys after it) and configures it only when
+        # bootstrap itself is applied, which the runner never does beside this layer.
+        self.state_retention = SecureBucket.lifecycle(
+            self, "state-retention", bucket=self.names.state_bucket(),
+            noncurrent_version_retention_days=env.state.noncurrent_version_retention_days)
         self.detection = ThreatDetection(self, "detection", ThreatDetectionProps(
             name=self.names.resource(),
             publishing_frequency=cfg.guardduty_publishing_frequency))

@@ -1,5 +1,6 @@
 """bootstrap: the remote-state bucket and lock table every other layer's backend uses, and the
-CI identity (GitHub OIDC provider, plan and apply roles) the pipeline deploys with.
+CI identity (GitHub OIDC provider, plan and apply roles) the pipeline deploys with. The state
+bucket's lifecycle is the audit layer's (hrsaas/layers/audit.py).
 
 The one layer applied with local state (``.state/<env>/bootstrap.tfstate``): its backend
 cannot live in the bucket it creates. See docs/runbooks/state.md for keeping that file safe.
@@ -47,13 +48,24 @@ class BootstrapStack(LayerStack):
                 account_id=env.account_id, region=env.region,
                 via_services=("s3", "dynamodb"),
             )).arn
+        # Its lifecycle (how long old state versions are kept) is the audit layer's: a
+        # retention rule needs no hand-applied local state, changes through the pipeline like
+        # every other layer, and the provider's lifecycle wait (a minute) no longer holds
+        # back every other stack of a first deploy.
         bucket = SecureBucket(self, "state-bucket", SecureBucketProps(
             bucket_name=self.names.state_bucket(),
             kms_key_arn=key_arn,
-            noncurrent_version_retention_days=env.state.noncurrent_version_retention_days,
+            lifecycle_elsewhere=True,
             force_destroy=env.state.force_destroy,
             deny_insecure_transport=enforces_tls_in_policies(env),
         ))
+        # A bootstrap state applied before the lifecycle moved holds it at this address: forget
+        # it without deleting it (audit writes the same rule over it), so no apply order of the
+        # two stacks leaves the bucket without its rule. A no-op where the address is not in
+        # the state (every new environment).
+        self.add_override("removed", [{
+            "from": "aws_s3_bucket_lifecycle_configuration.state-bucket_lifecycle_C2B75840",
+            "lifecycle": {"destroy": False}}])
         table = StateLockTable(self, "lock-table", StateLockTableProps(
             table_name=self.names.lock_table(), kms_key_arn=key_arn,
             deletion_protection=env.capabilities.deletion_protection,

@@ -73,9 +73,10 @@ def default_parallelism(emulated: bool, cpus: int | None = None) -> int:
     own fixed waits (an S3 lifecycle configuration's 55 s consistency check, RDS's 80 s, the
     ALB's 60 s, SQS's 25 s a queue: docs/performance.md) while the machine is idle, so stacks
     overlap well beyond the core count: on the 2-core machine a local deploy took 524 s at 2 and
-    441 s at 4, which is its critical path (bootstrap → security → network → data → compute →
-    observability → audit); more would only queue. Plans and destroys are CPU-bound (each
-    terraform run starts the ~700 MB provider and loads its schema) and gain less. An overloaded
+    441 s at 4, which was its critical path; more would only queue. (Today's path: bootstrap →
+    security → network → edge → compute → observability, docs/performance.md.) Plans and
+    destroys are CPU-bound (each terraform run starts the ~700 MB provider and loads its
+    schema) and gain less. An overloaded
     emulator once answered a lock PutItem so slowly that the SDK retried it and Terraform was
     refused its own lock: the runner clears exactly that case on the emulator (``own_lock``).
 

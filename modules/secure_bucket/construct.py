@@ -41,6 +41,12 @@ class SecureBucketProps(BaseModel):
     wait for the provider's lifecycle wait (its rules must read back the same ten times in a
     row, about a minute on AWS and the emulator alike). Not for a bucket whose policy waits on
     something slow itself (the frontend's names its CloudFront distribution)."""
+    lifecycle_elsewhere: bool = False
+    """Leave the lifecycle out: another stack applies it with ``SecureBucket.lifecycle`` (the
+    same rule). For the state bucket, whose lifecycle the audit layer applies: bootstrap, the
+    stack a person applies by hand with local state, then holds only what the backend needs,
+    and its apply does not wait the provider's lifecycle wait before any other stack can
+    start."""
 
 
 class SecureBucket(Construct):
@@ -91,23 +97,10 @@ class SecureBucket(Construct):
                      **sse),
                  bucket_key_enabled=not props.sse_s3)])),
         ]
-        life = (
-            (lifecycle.S3BucketLifecycleConfiguration, "lifecycle",
-             dict(rule=[lifecycle.S3BucketLifecycleConfigurationRule(
-                 id="expire-noncurrent-versions",
-                 status="Enabled",
-                 filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                 noncurrent_version_expiration=[
-                     lifecycle.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                         noncurrent_days=props.noncurrent_version_retention_days)],
-                 abort_incomplete_multipart_upload=[
-                     lifecycle.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                         days_after_initiation=7)],
-                 expiration=[lifecycle.S3BucketLifecycleConfigurationRuleExpiration(
-                     days=props.current_version_expiration_days)]
-                 if props.current_version_expiration_days else None,
-             )])))
-        if not props.lifecycle_after_policy:
+        life = (lifecycle.S3BucketLifecycleConfiguration, "lifecycle",
+                dict(rule=lifecycle_rules(props.noncurrent_version_retention_days,
+                                          props.current_version_expiration_days)))
+        if not (props.lifecycle_after_policy or props.lifecycle_elsewhere):
             parts.append(life)
         if statements:
             document = aws.data_aws_iam_policy_document.DataAwsIamPolicyDocument(
@@ -118,7 +111,7 @@ class SecureBucket(Construct):
             parts.append((aws.s3_bucket_logging.S3BucketLoggingA, "access-logs",
                           dict(target_bucket=props.access_log_bucket,
                                target_prefix="s3/")))
-        if props.lifecycle_after_policy:
+        if props.lifecycle_after_policy and not props.lifecycle_elsewhere:
             parts.append(life)
         # S3 rejects concurrent configuration calls on one bucket (OperationAborted on AWS,
         # garbled requests on the emulator), so each part waits for the one before it.
@@ -138,3 +131,36 @@ class SecureBucket(Construct):
         self.name_when_writable = built["policy"].bucket if "policy" in built else self.name
         self.ready = previous
         """The last configuration part: depend on it to use the bucket fully set up."""
+
+    @staticmethod
+    def lifecycle(scope: Construct, id_: str, *, bucket: str,
+                  noncurrent_version_retention_days: int,
+                  ) -> aws.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration:
+        """The lifecycle of a bucket built with ``lifecycle_elsewhere``, in another stack: the
+        same rule as every SecureBucket's. That stack must deploy after the bucket's and never
+        beside another configuration change of it (S3 aborts concurrent configuration calls
+        on one bucket)."""
+        module = aws.s3_bucket_lifecycle_configuration
+        return module.S3BucketLifecycleConfiguration(
+            scope, id_, bucket=bucket,
+            rule=lifecycle_rules(noncurrent_version_retention_days, None))
+
+
+def lifecycle_rules(noncurrent_days: int, current_days: int | None) -> list:
+    """The one rule every SecureBucket's lifecycle holds: noncurrent versions expire after
+    ``noncurrent_days``, stale multipart uploads are aborted after 7 days, and (log buckets)
+    objects expire ``current_days`` after creation."""
+    lifecycle = aws.s3_bucket_lifecycle_configuration
+    return [lifecycle.S3BucketLifecycleConfigurationRule(
+        id="expire-noncurrent-versions",
+        status="Enabled",
+        filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+        noncurrent_version_expiration=[
+            lifecycle.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                noncurrent_days=noncurrent_days)],
+        abort_incomplete_multipart_upload=[
+            lifecycle.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                days_after_initiation=7)],
+        expiration=[lifecycle.S3BucketLifecycleConfigurationRuleExpiration(days=current_days)]
+        if current_days else None,
+    )]
