@@ -60,8 +60,8 @@ class AuditStack(LayerStack):
             log_retention_days=cfg.cloudwatch_logs_retention_days, logs_kms_key_arn=logs_key,
             aws_config=cfg.aws_config, force_destroy=env.is_emulated,
             deny_insecure_transport=enforces_tls_in_policies(env)))
-        # Bootstrap built the bucket (audit deploys after it) and configures it only when
-        # bootstrap itself is applied, which the runner never does beside this layer.
+        # Bootstrap built the bucket (audit deploys after it) with its lifecycle left out
+        # (``lifecycle_elsewhere``): this is the rule's one owner, so no two applies write it.
         self.state_retention = SecureBucket.lifecycle(
             self, "state-retention", bucket=self.names.state_bucket(),
             noncurrent_version_retention_days=env.state.noncurrent_version_retention_days)

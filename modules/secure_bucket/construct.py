@@ -44,9 +44,8 @@ class SecureBucketProps(BaseModel):
     lifecycle_elsewhere: bool = False
     """Leave the lifecycle out: another stack applies it with ``SecureBucket.lifecycle`` (the
     same rule). For the state bucket, whose lifecycle the audit layer applies: bootstrap, the
-    stack a person applies by hand with local state, then holds only what the backend needs,
-    and its apply does not wait the provider's lifecycle wait before any other stack can
-    start."""
+    stack a person applies by hand with local state, then holds only what the backends need,
+    and no other stack waits for the provider's lifecycle wait in bootstrap's apply."""
 
 
 class SecureBucket(Construct):
