@@ -76,9 +76,9 @@ def default_parallelism(emulated: bool, cpus: int | None = None) -> int:
     441 s at 4, which was its critical path; more would only queue. (Today's path: bootstrap →
     security → network → edge → compute → observability, docs/performance.md.) Plans and
     destroys are CPU-bound (each terraform run starts the ~700 MB provider and loads its
-    schema) and gain less. An overloaded
-    emulator once answered a lock PutItem so slowly that the SDK retried it and Terraform was
-    refused its own lock: the runner clears exactly that case on the emulator (``own_lock``).
+    schema) and gain less. An overloaded emulator once answered a lock PutItem so slowly that
+    the SDK retried it and Terraform was refused its own lock: the runner clears exactly that
+    case on the emulator (``own_lock``).
 
     Real AWS: 4. The time goes into AWS-side waits (RDS, CloudFront, NAT gateways), not local
     CPU; four covers the widest part of the layer graph (the stacks that need only security)
